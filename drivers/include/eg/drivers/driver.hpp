@@ -1,0 +1,58 @@
+// The driver contract: one publisher family's MQTT messages in, normalized
+// SensorEvents out. Drivers are sans-I/O and single-threaded: the gateway calls
+// decode() from its loop thread only; a driver may keep per-device state
+// (Zigbee2MQTT repeats the whole cached state, so "changed" needs memory).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eg/common/clock.hpp"
+#include "eg/common/result.hpp"
+#include "eldercare/v1/sensor_event.pb.h"
+
+namespace eg::drivers {
+
+// Messages larger than this are rejected before any parsing: no sensor we know
+// publishes more than a few kilobytes, and a huge payload is an attack or a bug.
+inline constexpr std::size_t kMaxPayloadBytes = 64 * 1024;
+
+struct Message {
+  std::string_view topic;
+  std::string_view payload;
+  WallTime received;
+  bool retained = false;
+};
+
+struct DecodeError {
+  enum class Code {
+    kMalformed,    // not parseable at all (bad JSON, truncated, wrong encoding)
+    kWrongType,    // parseable, but a field has a type we cannot read
+    kOutOfRange,   // a value no real sensor reports (heart rate 900, battery -5)
+    kTooLarge,     // over kMaxPayloadBytes
+    kUnsupported,  // a topic this driver does not understand
+  };
+  Code code;
+  std::string reason;
+};
+
+std::string_view to_string(DecodeError::Code code);
+
+using Events = std::vector<eldercare::v1::SensorEvent>;
+using DecodeResult = Result<Events, DecodeError>;
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  // Stable lower-case name used in config, metrics and SensorEvent.driver.
+  virtual std::string_view name() const = 0;
+  // Decodes one message. An empty list means "nothing new" (a repeated state,
+  // a bridge inventory message). Fills device_id, kind, payload, sensor_time
+  // where known, received_time, driver and source_topic; the gateway adds id,
+  // sequence and the registry's resident/room/bed.
+  virtual DecodeResult decode(const Message& message) = 0;
+};
+
+}  // namespace eg::drivers

@@ -1,0 +1,31 @@
+// Lenient readers for the value types publishers really send: booleans as
+// true/1/"ON"/"true", numbers as numbers or numeric strings (old Zigbee2MQTT
+// sends battery as "100.00"). Each returns nullopt when the value is null or
+// unreadable, and the caller decides whether that is an error.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "eg/common/clock.hpp"
+
+namespace eg::drivers::json_values {
+
+using nlohmann::json;
+
+std::optional<bool> as_bool(const json& value);
+std::optional<double> as_number(const json& value);
+std::optional<std::string> as_string(const json& value);
+
+// Parses a number from text in full ("72.00" yes, "72 bpm" no, "nan" no).
+std::optional<double> parse_number(std::string_view text);
+
+// A timestamp in any of Zigbee2MQTT's last_seen forms: ISO 8601 with Z or an
+// offset ("2024-09-07T15:54:41.147Z", "2026-04-17T23:33:22+08:00") or epoch
+// milliseconds (1656118444933).
+std::optional<WallTime> as_timestamp(const json& value);
+std::optional<WallTime> parse_iso8601(std::string_view text);
+
+}  // namespace eg::drivers::json_values

@@ -1,0 +1,23 @@
+#include "state_cache.hpp"
+
+namespace eg::drivers {
+
+bool StateCache::changed(std::string_view device, std::string_view aspect, std::string signature) {
+  std::string key;
+  key.reserve(device.size() + aspect.size() + 1);
+  key.append(device).push_back('\0');
+  key.append(aspect);
+  auto [it, inserted] = values_.try_emplace(std::move(key), signature);
+  if (inserted) return true;
+  if (it->second == signature) return false;
+  it->second = std::move(signature);
+  return true;
+}
+
+void StateCache::forget_device(std::string_view device) {
+  std::string prefix(device);
+  prefix.push_back('\0');
+  std::erase_if(values_, [&](const auto& kv) { return kv.first.starts_with(prefix); });
+}
+
+}  // namespace eg::drivers

@@ -1,0 +1,347 @@
+// Zigbee2MQTT (Z2M) driver.
+//
+// Topics (base defaults to "zigbee2mqtt", configurable):
+//   <base>/<friendly_name>               JSON device state (full cached state each time)
+//   <base>/<friendly_name>/availability  {"state":"online"|"offline"} or plain online/offline (1.x)
+//   <base>/<friendly_name>/action        plain action text; ignored, because the JSON state
+//                                        message carries the same action (no double count)
+//   <base>/<friendly_name>/set|get       commands to the device; ignored
+//   <base>/bridge/state                  bridge online/offline, JSON or plain; also its last will
+//   <base>/bridge/event                  {"type":"device_leave","data":{"friendly_name":..}}
+//   <base>/bridge/<other>                inventory (devices, info, groups); ignored
+// Friendly names may contain spaces and '/'.
+//
+// Device state keys read (a key that is absent or null means unknown/unchanged):
+//   fall      fall_down_status none|maybe_fall|fall (Tuya MIR-HE200-TY)
+//             fall_status normal|fall_warning|fall_alarm|unknown (Heiman HS2FD)
+//             status unoccupied|occupied|sitting|on_the_bed|low_posture|falling (OWON FDS315)
+//   gas       gas, gas_alarm_1, gas_alarm_2 (bool); gas_value (% LEL)
+//   smoke     smoke, smoke_alarm_1, smoke_alarm_2 (bool); smoke_concentration (ppm); test (bool)
+//   leak      water_leak, water_leak_alarm_1, water_leak_alarm_2 (bool)
+//   SOS       action emergency|panic|sos|single|double|hold (an event, never cached; "" and
+//             null are the legacy clear and are skipped; "fall" is an Aqara cube being
+//             dropped, not a person); sos, sos_alarm, alarm_1, alarm_2 (state-style bool)
+//   door      contact (bool, true = CLOSED)
+//   presence  presence or occupancy (bool); human_motion_state none|small|large
+//   bed       work_state presence*|none* (Tuya strap); pressure_state none|sit|sedentary
+//   vitals    heart_rate (bpm), breathing_rate (breaths/min)
+//   health    battery (%; old Z2M sends a string "100.00"), battery_low, tamper (bool),
+//             linkquality (LQI 0-255), last_seen (ISO 8601 with zone, or epoch ms) -> sensor_time
+//
+// Only a changed aspect produces an event; the first message from a device
+// establishes and reports its state.
+#include "zigbee2mqtt.hpp"
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "event_builder.hpp"
+#include "json_values.hpp"
+
+namespace eg::drivers {
+namespace {
+
+using eldercare::v1::BedPayload;
+using eldercare::v1::DeviceHealthPayload;
+using eldercare::v1::EventKind;
+using eldercare::v1::FallPayload;
+using eldercare::v1::PresencePayload;
+using eldercare::v1::SensorEvent;
+using nlohmann::json;
+namespace jv = json_values;
+
+constexpr double kLowBatteryPercent = 20;
+
+// Reads typed fields from a state object, remembering the first type or range
+// problem so the caller can reject the message with one reason.
+class StateReader {
+ public:
+  explicit StateReader(const json& state) : state_(state) {}
+
+  const json* find(const char* key) const {
+    auto it = state_.find(key);
+    if (it == state_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+  std::optional<bool> boolean(const char* key) {
+    const json* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    auto b = jv::as_bool(*v);
+    if (!b) fail(DecodeError::Code::kWrongType, std::string(key) + " is not a boolean: " + v->dump());
+    return b;
+  }
+  std::optional<double> number(const char* key, double min, double max) {
+    const json* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    auto n = jv::as_number(*v);
+    if (!n) {
+      fail(DecodeError::Code::kWrongType, std::string(key) + " is not a number: " + v->dump());
+      return std::nullopt;
+    }
+    if (*n < min || *n > max) {
+      fail(DecodeError::Code::kOutOfRange, std::string(key) + " " + v->dump() + " is outside [" +
+                                               json(min).dump() + ", " + json(max).dump() + "]");
+      return std::nullopt;
+    }
+    return n;
+  }
+  std::optional<std::string> text(const char* key) {
+    const json* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    auto s = jv::as_string(*v);
+    if (!s) fail(DecodeError::Code::kWrongType, std::string(key) + " is not a string: " + v->dump());
+    return s;
+  }
+  // True if any key is true; nullopt if none is known.
+  std::optional<bool> any_true(std::initializer_list<const char*> keys) {
+    std::optional<bool> result;
+    for (const char* key : keys)
+      if (auto b = boolean(key)) result = result.value_or(false) || *b;
+    return result;
+  }
+
+  const std::optional<DecodeError>& error() const { return error_; }
+
+ private:
+  void fail(DecodeError::Code code, std::string reason) {
+    if (!error_) error_ = DecodeError{code, std::move(reason)};
+  }
+  const json& state_;
+  std::optional<DecodeError> error_;
+};
+
+FallPayload::State fall_state_from(std::string_view v) {
+  if (v == "none" || v == "normal") return FallPayload::STATE_NONE;
+  if (v == "maybe_fall" || v == "fall_warning") return FallPayload::STATE_SUSPECTED;
+  if (v == "fall" || v == "fall_alarm" || v == "falling") return FallPayload::STATE_DETECTED;
+  return FallPayload::STATE_UNSPECIFIED;
+}
+
+bool is_owon_status(std::string_view v) {
+  return v == "unoccupied" || v == "occupied" || v == "sitting" || v == "on_the_bed" || v == "low_posture" ||
+         v == "falling" || v.starts_with("Unknown");
+}
+
+bool is_sos_action(std::string_view v) {
+  return v == "emergency" || v == "panic" || v == "sos" || v == "single" || v == "double" || v == "hold";
+}
+
+std::optional<BedPayload::State> bed_state_from(std::string_view key, std::string_view v) {
+  if (key == "work_state") {
+    if (v.starts_with("presence")) return BedPayload::STATE_IN_BED;
+    if (v.starts_with("none")) return BedPayload::STATE_OUT_OF_BED;
+  } else if (key == "pressure_state") {
+    if (v == "none") return BedPayload::STATE_OUT_OF_BED;
+    if (v == "sit") return BedPayload::STATE_SITTING;
+    if (v == "sedentary") return BedPayload::STATE_IN_BED;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> online_from(std::string_view payload) {
+  std::string state(payload);
+  auto doc = json::parse(payload, nullptr, false);
+  if (!doc.is_discarded() && doc.is_object()) {
+    auto it = doc.find("state");
+    if (it == doc.end() || !it->is_string()) return std::nullopt;
+    state = it->get<std::string>();
+  }
+  if (state == "online") return true;
+  if (state == "offline") return false;
+  return std::nullopt;
+}
+
+// The event's state without what changes when the state does not: times and
+// the retained flag.
+std::string state_signature(const SensorEvent& event) {
+  SensorEvent copy(event);
+  copy.clear_received_time();
+  copy.clear_sensor_time();
+  copy.clear_retained();
+  return copy.SerializeAsString();
+}
+
+}  // namespace
+
+Zigbee2MqttDriver::Zigbee2MqttDriver(std::string base_topic) : base_topic_(std::move(base_topic)) {}
+
+DecodeResult Zigbee2MqttDriver::decode(const Message& message) {
+  std::string_view topic = message.topic;
+  if (!topic.starts_with(base_topic_) || topic.size() <= base_topic_.size() + 1 || topic[base_topic_.size()] != '/')
+    return DecodeError{DecodeError::Code::kUnsupported, "topic is not under base topic '" + base_topic_ + "'"};
+  std::string_view rest = topic.substr(base_topic_.size() + 1);
+
+  if (rest == "bridge/state") {
+    auto online = online_from(message.payload);
+    if (!online) return DecodeError{DecodeError::Code::kMalformed, "bridge/state is neither online nor offline"};
+    std::string device = base_topic_ + "/bridge";
+    if (!cache_.changed(device, "availability", *online ? "1" : "0")) return Events{};
+    auto event = make_event(message, name(), device, eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+    event.mutable_device_health()->set_condition(*online ? DeviceHealthPayload::CONDITION_ONLINE
+                                                         : DeviceHealthPayload::CONDITION_OFFLINE);
+    return Events{std::move(event)};
+  }
+  if (rest == "bridge/event") return decode_bridge_event(message);
+  if (rest.starts_with("bridge/")) return Events{};
+  if (rest.ends_with("/availability")) return decode_availability(message, rest.substr(0, rest.size() - 13));
+  if (rest.ends_with("/action") || rest.ends_with("/set") || rest.ends_with("/get")) return Events{};
+  return decode_device_state(message, rest);
+}
+
+DecodeResult Zigbee2MqttDriver::decode_availability(const Message& message, std::string_view device) {
+  auto online = online_from(message.payload);
+  if (!online) return DecodeError{DecodeError::Code::kMalformed, "availability is neither online nor offline"};
+  if (!cache_.changed(device, "availability", *online ? "1" : "0")) return Events{};
+  auto event = make_event(message, name(), device, eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+  event.mutable_device_health()->set_condition(*online ? DeviceHealthPayload::CONDITION_ONLINE
+                                                       : DeviceHealthPayload::CONDITION_OFFLINE);
+  return Events{std::move(event)};
+}
+
+DecodeResult Zigbee2MqttDriver::decode_bridge_event(const Message& message) {
+  auto doc = json::parse(message.payload, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    return DecodeError{DecodeError::Code::kMalformed, "bridge/event is not a JSON object"};
+  if (doc.value("type", "") != "device_leave") return Events{};
+  const json& data = doc.contains("data") ? doc["data"] : json::object();
+  std::string device = data.is_object() ? data.value("friendly_name", data.value("ieee_address", "")) : "";
+  if (device.empty()) return DecodeError{DecodeError::Code::kMalformed, "device_leave names no device"};
+  cache_.forget_device(device);
+  auto event = make_event(message, name(), device, eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+  event.mutable_device_health()->set_condition(DeviceHealthPayload::CONDITION_LEFT_NETWORK);
+  return Events{std::move(event)};
+}
+
+DecodeResult Zigbee2MqttDriver::decode_device_state(const Message& message, std::string_view device) {
+  auto doc = json::parse(message.payload, nullptr, false);
+  if (doc.is_discarded()) return DecodeError{DecodeError::Code::kMalformed, "invalid JSON"};
+  if (!doc.is_object()) return DecodeError{DecodeError::Code::kWrongType, "device state is not a JSON object"};
+
+  StateReader in(doc);
+  std::optional<WallTime> sensor_time;
+  if (const json* last_seen = in.find("last_seen")) {
+    sensor_time = jv::as_timestamp(*last_seen);
+    if (!sensor_time)
+      return DecodeError{DecodeError::Code::kWrongType, "last_seen is not a timestamp: " + last_seen->dump()};
+  }
+
+  struct Candidate {
+    const char* aspect;  // nullptr: an event that is never deduplicated (a button press)
+    SensorEvent event;
+  };
+  std::vector<Candidate> out;
+  auto add = [&](const char* aspect, EventKind kind) -> SensorEvent& {
+    out.push_back({aspect, make_event(message, name(), device, kind)});
+    if (sensor_time) *out.back().event.mutable_sensor_time() = to_timestamp(*sensor_time);
+    return out.back().event;
+  };
+
+  // Fall, and the OWON radar's combined status.
+  std::optional<std::string> owon_status = in.text("status");
+  if (owon_status && !is_owon_status(*owon_status)) owon_status.reset();  // some other device's "status"
+  for (const char* key : {"fall_down_status", "fall_status"}) {
+    if (auto v = in.text(key)) {
+      auto* fall = add("fall", eldercare::v1::EVENT_KIND_FALL).mutable_fall();
+      fall->set_state(fall_state_from(*v));
+      fall->set_vendor_state(*v);
+    }
+  }
+  if (owon_status) {
+    auto* fall = add("fall", eldercare::v1::EVENT_KIND_FALL).mutable_fall();
+    fall->set_state(*owon_status == "falling" ? FallPayload::STATE_DETECTED : FallPayload::STATE_NONE);
+    fall->set_vendor_state(*owon_status);
+  }
+
+  if (auto alarm = in.any_true({"gas", "gas_alarm_1", "gas_alarm_2"})) {
+    auto* gas = add("gas", eldercare::v1::EVENT_KIND_GAS).mutable_gas();
+    gas->set_alarm(*alarm);
+    if (auto lel = in.number("gas_value", 0, 100)) gas->set_concentration_lel_percent(*lel);
+  }
+  if (auto alarm = in.any_true({"smoke", "smoke_alarm_1", "smoke_alarm_2"})) {
+    auto* smoke = add("smoke", eldercare::v1::EVENT_KIND_SMOKE).mutable_smoke();
+    smoke->set_alarm(*alarm);
+    if (auto ppm = in.number("smoke_concentration", 0, 1e6)) smoke->set_concentration_ppm(*ppm);
+    if (auto test = in.boolean("test")) smoke->set_test(*test);
+  }
+  if (auto leak = in.any_true({"water_leak", "water_leak_alarm_1", "water_leak_alarm_2"}))
+    add("water_leak", eldercare::v1::EVENT_KIND_WATER_LEAK).mutable_water_leak()->set_leak(*leak);
+
+  if (auto action = in.text("action"); action && is_sos_action(*action)) {
+    auto* sos = add(nullptr, eldercare::v1::EVENT_KIND_SOS_CALL).mutable_sos();
+    sos->set_active(true);
+    sos->set_vendor_action(*action);
+  }
+  if (auto active = in.any_true({"sos", "sos_alarm", "alarm_1", "alarm_2"})) {
+    auto* sos = add("sos_state", eldercare::v1::EVENT_KIND_SOS_CALL).mutable_sos();
+    sos->set_active(*active);
+    sos->set_vendor_action(*active ? "alarm" : "clear");
+  }
+
+  if (auto closed = in.boolean("contact"))
+    add("door", eldercare::v1::EVENT_KIND_DOOR).mutable_door()->set_open(!*closed);
+
+  std::optional<bool> present = in.boolean("presence");
+  if (!present) present = in.boolean("occupancy");
+  if (owon_status && *owon_status != "falling" && !owon_status->starts_with("Unknown"))
+    present = *owon_status != "unoccupied";
+  if (present) {
+    auto* presence = add("presence", eldercare::v1::EVENT_KIND_PRESENCE).mutable_presence();
+    presence->set_present(*present);
+    if (auto motion = in.text("human_motion_state")) {
+      if (*motion == "none") presence->set_motion(PresencePayload::MOTION_NONE);
+      if (*motion == "small") presence->set_motion(PresencePayload::MOTION_SMALL);
+      if (*motion == "large") presence->set_motion(PresencePayload::MOTION_LARGE);
+    }
+  }
+
+  std::optional<BedPayload::State> bed;
+  for (const char* key : {"work_state", "pressure_state"})
+    if (auto v = in.text(key))
+      if (auto s = bed_state_from(key, *v)) bed = s;
+  if (owon_status && *owon_status == "on_the_bed") bed = BedPayload::STATE_IN_BED;
+  if (bed) add("bed", eldercare::v1::EVENT_KIND_BED).mutable_bed_state()->set_state(*bed);
+
+  auto heart = in.number("heart_rate", 20, 300);
+  auto breathing = in.number("breathing_rate", 0, 80);
+  if (heart || breathing) {
+    auto* vitals = add("vitals", eldercare::v1::EVENT_KIND_VITALS).mutable_vitals();
+    if (heart) vitals->set_heart_rate_bpm(*heart);
+    if (breathing) vitals->set_breathing_rate_per_min(*breathing);
+  }
+
+  auto link_quality = in.number("linkquality", 0, 255);
+  auto battery = in.number("battery", 0, 100);
+  std::optional<bool> battery_low = in.boolean("battery_low");
+  if (!battery_low && battery) battery_low = *battery <= kLowBatteryPercent;
+  if (battery_low) {
+    auto* health = add("battery", eldercare::v1::EVENT_KIND_DEVICE_HEALTH).mutable_device_health();
+    health->set_condition(*battery_low ? DeviceHealthPayload::CONDITION_BATTERY_LOW
+                                       : DeviceHealthPayload::CONDITION_BATTERY_OK);
+    if (battery) health->set_battery_percent(*battery);
+  }
+  if (auto tamper = in.boolean("tamper")) {
+    auto* health = add("tamper", eldercare::v1::EVENT_KIND_DEVICE_HEALTH).mutable_device_health();
+    health->set_condition(*tamper ? DeviceHealthPayload::CONDITION_TAMPER
+                                  : DeviceHealthPayload::CONDITION_TAMPER_CLEARED);
+  }
+
+  if (in.error()) return *in.error();
+
+  Events events;
+  for (auto& candidate : out) {
+    if (candidate.aspect != nullptr) {
+      // The signature leaves out what changes without the state changing: the
+      // battery percentage (we report crossings of the low mark) and times.
+      std::string signature = candidate.event.has_device_health()
+                                  ? std::to_string(candidate.event.device_health().condition())
+                                  : state_signature(candidate.event);
+      if (!cache_.changed(device, candidate.aspect, std::move(signature))) continue;
+    }
+    if (link_quality && candidate.event.has_device_health())
+      candidate.event.mutable_device_health()->set_link_quality(static_cast<int>(*link_quality));
+    events.push_back(std::move(candidate.event));
+  }
+  return events;
+}
+
+}  // namespace eg::drivers

@@ -1,0 +1,25 @@
+#pragma once
+
+#include <string>
+
+#include "eg/drivers/driver.hpp"
+#include "state_cache.hpp"
+
+namespace eg::drivers {
+
+class Zigbee2MqttDriver final : public Driver {
+ public:
+  explicit Zigbee2MqttDriver(std::string base_topic);
+  std::string_view name() const override { return "zigbee2mqtt"; }
+  DecodeResult decode(const Message& message) override;
+
+ private:
+  DecodeResult decode_device_state(const Message& message, std::string_view device);
+  DecodeResult decode_availability(const Message& message, std::string_view device);
+  DecodeResult decode_bridge_event(const Message& message);
+
+  std::string base_topic_;
+  StateCache cache_;
+};
+
+}  // namespace eg::drivers

@@ -1,0 +1,81 @@
+// Gateway configuration: the TOML file, parsed, validated and committed in one
+// step. Defaults live here, in one commented struct. Every error names the
+// file and line: "gateway.toml:12:9: local.qos: expected an integer 0-2".
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace eg::gateway {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct TlsConfig {
+  bool enabled = false;
+  std::string ca_file;    // PEM bundle to verify the server; empty: system store
+  std::string cert_file;  // client certificate for mutual TLS
+  std::string key_file;
+  bool verify_server = true;
+};
+
+struct BrokerConfig {
+  std::string uri;        // tcp://host:port, ssl://host:port
+  std::string client_id;  // fixed, so the broker keeps our persistent session
+  int qos = 1;
+  std::string username;
+  std::string password;
+  int keep_alive_s = 30;
+  TlsConfig tls;
+};
+
+struct LocalBrokerConfig : BrokerConfig {
+  // Extra filters to subscribe beyond each driver route's own.
+  std::vector<std::string> topics;
+};
+
+struct UpstreamBrokerConfig : BrokerConfig {
+  std::string topic_prefix = "eldercare/v1";  // topics: <prefix>/<site>/<gateway>/<event|status|...>
+  int max_inflight = 64;                      // publishes awaiting PUBACK at once
+};
+
+// One publisher family under one base topic: subscribes "<base_topic>/#".
+struct DriverRoute {
+  std::string driver;      // a name from eg::drivers::known_drivers()
+  std::string base_topic;  // defaults to the publisher's usual base topic
+  int line = 0;            // where it was configured, for later error messages
+};
+
+struct DeviceEntry {
+  std::string id;  // as the publisher names it: friendly name, IEEE address, IMEI...
+  std::string resident;
+  std::string room;
+  std::string bed;
+};
+
+struct GatewayConfig {
+  std::string source_file;
+  std::string gateway_id;  // unique per edge box; part of every upstream topic
+  std::string site;        // street/programme site code
+  std::string database = "/var/lib/eldercare/gateway.db";
+  std::string log_level = "info";  // trace, debug, info, warn, error
+  LocalBrokerConfig local;
+  UpstreamBrokerConfig upstream;
+  std::vector<DriverRoute> drivers;
+  std::map<std::string, DeviceEntry, std::less<>> devices;  // by DeviceEntry::id
+  std::uint16_t http_port = 0;  // metrics/health endpoint on 127.0.0.1; 0: off
+  int status_interval_s = 60;   // how often GatewayStatus is refreshed upstream
+};
+
+// Reads and validates `path`. Throws ConfigError with "file:line:col: reason".
+GatewayConfig load_config(const std::string& path);
+// The same, from text (tests); `name` stands in for the file name in errors.
+GatewayConfig parse_config(std::string_view text, const std::string& name);
+
+}  // namespace eg::gateway

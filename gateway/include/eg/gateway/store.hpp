@@ -1,0 +1,88 @@
+// The gateway's SQLite store: events (the upstream outbox), dead letters for
+// undecodable messages, and schema versioning. One writer: the loop thread.
+// Writes are grouped into one transaction until flush(), so throughput does not
+// pay one fsync per message. Failures throw StoreError; callers at the loop's
+// edge count and log them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "eg/common/clock.hpp"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace eg::gateway {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct StoredEvent {
+  std::uint64_t sequence;
+  std::string event_id;
+  std::string payload;  // serialized eldercare.v1.SensorEvent
+};
+
+struct DeadLetter {
+  std::string topic;
+  std::string payload;  // raw bytes as received
+  std::string reason;
+  WallTime received;
+};
+
+class Store {
+ public:
+  // Opens or creates the database; migrates it to the current schema. Throws
+  // StoreError naming the file when it is unreadable, corrupt or newer than us.
+  explicit Store(const std::string& path);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  static constexpr int kSchemaVersion = 1;
+
+  // Highest sequence ever stored (0 for a new database).
+  std::uint64_t last_sequence();
+  void append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received);
+  void mark_delivered(std::uint64_t sequence);
+  std::uint64_t undelivered_count();
+  void add_dead_letter(const DeadLetter& letter);
+  std::vector<DeadLetter> dead_letters(std::size_t limit);
+
+  // Commits the open write transaction, if any.
+  void flush();
+  bool has_pending_writes() const { return in_transaction_; }
+
+ private:
+  struct StatementDeleter {
+    void operator()(sqlite3_stmt* s) const;
+  };
+  using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+  struct DatabaseDeleter {
+    void operator()(sqlite3* db) const;
+  };
+
+  void exec(const char* sql);
+  Statement prepare(const char* sql);
+  void begin_if_needed();
+  void step_done(sqlite3_stmt* statement);
+  [[noreturn]] void fail(const std::string& what);
+  void migrate();
+
+  std::string path_;
+  std::unique_ptr<sqlite3, DatabaseDeleter> db_;
+  bool in_transaction_ = false;
+  Statement insert_event_;
+  Statement mark_delivered_;
+  Statement insert_dead_letter_;
+};
+
+}  // namespace eg::gateway

@@ -1,0 +1,143 @@
+#include "eg/gateway/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "eg/drivers/registry.hpp"
+#include "toml_reader.hpp"
+
+namespace eg::gateway {
+namespace {
+
+void read_tls(TomlReader& parent, TlsConfig& tls) {
+  const toml::table* table = parent.optional_table("tls");
+  if (table == nullptr) return;
+  TomlReader in(*table, parent.file(), parent.qualified("tls"));
+  tls.enabled = in.optional_bool("enabled", true);
+  tls.ca_file = in.optional_string("ca_file", "");
+  tls.cert_file = in.optional_string("cert_file", "");
+  tls.key_file = in.optional_string("key_file", "");
+  tls.verify_server = in.optional_bool("verify_server", true);
+  in.reject_unknown_keys();
+  if (tls.cert_file.empty() != tls.key_file.empty())
+    in.fail_here(parent.qualified("tls") + ": cert_file and key_file go together (mutual TLS)");
+}
+
+void read_broker(TomlReader& in, BrokerConfig& broker, const std::string& default_client_id) {
+  broker.uri = in.required_string("uri");
+  if (!broker.uri.starts_with("tcp://") && !broker.uri.starts_with("ssl://") && !broker.uri.starts_with("mqtt://") &&
+      !broker.uri.starts_with("mqtts://"))
+    in.fail_here(in.qualified("uri") + ": expected tcp://, ssl://, mqtt:// or mqtts://host:port, got '" +
+                 broker.uri + "'");
+  broker.client_id = in.optional_string("client_id", default_client_id);
+  broker.qos = static_cast<int>(in.optional_int("qos", 1, 0, 2));
+  broker.username = in.optional_string("username", "");
+  broker.password = in.optional_string("password", "");
+  broker.keep_alive_s = static_cast<int>(in.optional_int("keep_alive_s", 30, 5, 3600));
+  read_tls(in, broker.tls);
+}
+
+GatewayConfig build(const toml::table& root, const std::string& file) {
+  GatewayConfig config;
+  config.source_file = file;
+  TomlReader top(root, file, "");
+
+  const toml::table* gateway = top.optional_table("gateway");
+  if (gateway == nullptr) top.fail_here("missing required table [gateway]");
+  {
+    TomlReader in(*gateway, file, "gateway");
+    config.gateway_id = in.required_string("id");
+    config.site = in.required_string("site");
+    for (const std::string* value : {&config.gateway_id, &config.site})
+      if (value->find_first_of("/+#") != std::string::npos)
+        in.fail_here("gateway.id and gateway.site become MQTT topic levels: no '/', '+' or '#'");
+    config.database = in.optional_string("database", config.database);
+    config.log_level = in.optional_string("log_level", config.log_level);
+    if (config.log_level != "trace" && config.log_level != "debug" && config.log_level != "info" &&
+        config.log_level != "warn" && config.log_level != "error")
+      in.fail_here("gateway.log_level: expected trace, debug, info, warn or error");
+    config.http_port = static_cast<std::uint16_t>(in.optional_int("http_port", 0, 0, 65535));
+    config.status_interval_s = static_cast<int>(in.optional_int("status_interval_s", 60, 1, 86400));
+    in.reject_unknown_keys();
+  }
+
+  const toml::table* local = top.optional_table("local");
+  if (local == nullptr) top.fail_here("missing required table [local]");
+  {
+    TomlReader in(*local, file, "local");
+    read_broker(in, config.local, "eldercare-" + config.gateway_id + "-local");
+    config.local.topics = in.optional_string_array("topics");
+    in.reject_unknown_keys();
+  }
+
+  const toml::table* upstream = top.optional_table("upstream");
+  if (upstream == nullptr) top.fail_here("missing required table [upstream]");
+  {
+    TomlReader in(*upstream, file, "upstream");
+    read_broker(in, config.upstream, "eldercare-" + config.gateway_id);
+    config.upstream.topic_prefix = in.optional_string("topic_prefix", config.upstream.topic_prefix);
+    config.upstream.max_inflight = static_cast<int>(in.optional_int("max_inflight", 64, 1, 65535));
+    in.reject_unknown_keys();
+  }
+
+  for (const toml::table* table : top.table_array("drivers")) {
+    TomlReader in(*table, file, "drivers");
+    DriverRoute route;
+    route.line = static_cast<int>(table->source().begin.line);
+    route.driver = in.required_string("driver");
+    const drivers::DriverInfo* info = nullptr;
+    for (const auto& known : drivers::known_drivers())
+      if (known.name == route.driver) info = &known;
+    if (info == nullptr) {
+      std::string names;
+      for (const auto& known : drivers::known_drivers()) names += (names.empty() ? "" : ", ") + std::string(known.name);
+      in.fail_at(*table->get("driver"), "driver", "unknown driver '" + route.driver + "' (known: " + names + ")");
+    }
+    route.base_topic = in.optional_string("base_topic", std::string(info->default_base_topic));
+    in.reject_unknown_keys();
+    config.drivers.push_back(std::move(route));
+  }
+  if (config.drivers.empty()) {
+    // No [[drivers]]: route every known publisher at its usual base topic.
+    for (const auto& known : drivers::known_drivers())
+      config.drivers.push_back({std::string(known.name), std::string(known.default_base_topic), 0});
+  }
+
+  for (const toml::table* table : top.table_array("devices")) {
+    TomlReader in(*table, file, "devices");
+    DeviceEntry device;
+    device.id = in.required_string("id");
+    device.resident = in.optional_string("resident", "");
+    device.room = in.optional_string("room", "");
+    device.bed = in.optional_string("bed", "");
+    in.reject_unknown_keys();
+    if (config.devices.contains(device.id))
+      in.fail_at(*table->get("id"), "id", "device '" + device.id + "' is listed twice");
+    config.devices.emplace(device.id, std::move(device));
+  }
+
+  top.reject_unknown_keys();
+  return config;
+}
+
+}  // namespace
+
+GatewayConfig parse_config(std::string_view text, const std::string& name) {
+  toml::table root;
+  try {
+    root = toml::parse(text, name);
+  } catch (const toml::parse_error& error) {
+    throw ConfigError(position(name, error.source()) + ": " + std::string(error.description()));
+  }
+  return build(root, name);
+}
+
+GatewayConfig load_config(const std::string& path) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) throw ConfigError(path + ": cannot open configuration file");
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return parse_config(text.str(), path);
+}
+
+}  // namespace eg::gateway

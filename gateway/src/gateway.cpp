@@ -1,0 +1,304 @@
+#include "eg/gateway/gateway.hpp"
+
+#include <google/protobuf/util/time_util.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/steady_timer.hpp>
+#include <map>
+#include <set>
+
+#include "eg/drivers/registry.hpp"
+#include "eg/drivers/router.hpp"
+#include "eg/gateway/mqtt_link.hpp"
+#include "eg/gateway/store.hpp"
+#include "eldercare/v1/gateway_status.pb.h"
+#include "rate_limited_log.hpp"
+#include "uuid.hpp"
+
+#ifndef EG_VERSION
+#define EG_VERSION "0.0.0"
+#endif
+
+namespace eg::gateway {
+
+namespace asio = boost::asio;
+using google::protobuf::util::TimeUtil;
+
+namespace {
+
+google::protobuf::Timestamp to_timestamp(WallTime t) {
+  return TimeUtil::NanosecondsToTimestamp(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+}
+
+std::string printable(std::string_view bytes, std::size_t limit = 120) {
+  std::string out;
+  for (char c : bytes.substr(0, limit)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (bytes.size() > limit) out += "...";
+  return out;
+}
+
+}  // namespace
+
+struct Gateway::Impl {
+  Impl(asio::io_context& io_context, GatewayConfig cfg, const Clock& c)
+      : io(io_context), config(std::move(cfg)), clock(c), flush_timer(io_context), status_timer(io_context),
+        bad_input_log(std::chrono::seconds(60)) {
+    for (const auto& route : config.drivers) {
+      auto& driver = router.own(drivers::make_driver(route.driver, route.base_topic));
+      router.add_route(route.base_topic + "/#", driver);
+    }
+  }
+
+  // --- start and stop ------------------------------------------------------
+
+  void start(std::function<void()> ready) {
+    on_ready = std::move(ready);
+    started = clock.wall_now();
+    store = std::make_unique<Store>(config.database);
+    last_sequence = store->last_sequence();
+    spdlog::info("GATEWAY_STARTING gateway={} site={} database={} last_sequence={} undelivered={}", config.gateway_id,
+                 config.site, config.database, last_sequence, store->undelivered_count());
+
+    MqttLinkOptions up;
+    up.broker = config.upstream;
+    up.max_inflight = config.upstream.max_inflight;
+    up.log_name = "upstream";
+    up.will = LastWill{upstream_topic("status"), status_message(false, true), 1, true};
+    upstream = std::make_unique<MqttLink>(io, up);
+    upstream->on_connection([this](bool connected) {
+      metrics.set("upstream_connected", connected ? 1 : 0);
+      if (!connected) return;
+      publish_status();
+      pump();
+    });
+
+    MqttLinkOptions local_options;
+    local_options.broker = config.local;
+    local_options.log_name = "local";
+    for (const auto& filter : router.filters()) local_options.subscriptions.push_back(filter);
+    for (const auto& filter : config.local.topics) local_options.subscriptions.push_back(filter);
+    local = std::make_unique<MqttLink>(io, local_options);
+    local->on_message([this](InboundMessage m) { handle_local(std::move(m)); });
+    local->on_connection([this](bool connected) {
+      metrics.set("local_connected", connected ? 1 : 0);
+      if (connected && on_ready) std::exchange(on_ready, nullptr)();
+    });
+
+    upstream->start();
+    local->start();
+    schedule_status();
+  }
+
+  void stop(std::function<void()> done) {
+    stopping = true;
+    status_timer.cancel();
+    auto finish = [this, done = std::move(done)] {
+      try {
+        store->flush();
+      } catch (const StoreError& error) {
+        spdlog::error("STORE_WRITE_FAILED reason=\"{}\"", error.what());
+      }
+      flush_timer.cancel();
+      spdlog::info("GATEWAY_STOPPED last_sequence={}", last_sequence);
+      done();
+    };
+    auto disconnect_both = [this, finish = std::move(finish)]() mutable {
+      local->stop(std::chrono::milliseconds(200), [this, finish = std::move(finish)]() mutable {
+        upstream->stop(std::chrono::milliseconds(300), std::move(finish));
+      });
+    };
+    if (!upstream || !upstream->connected()) {
+      if (!upstream) return done();
+      disconnect_both();
+      return;
+    }
+    // A clean disconnect suppresses the last will, so say "offline" ourselves;
+    // wait for its PUBACK or 300 ms, whichever comes first.
+    auto once = std::make_shared<std::function<void()>>(std::move(disconnect_both));
+    auto fire = [once] {
+      if (*once) std::exchange(*once, nullptr)();
+    };
+    upstream->publish(upstream_topic("status"), status_message(false, false), 1, true, [fire](bool) { fire(); });
+    goodbye_timer = std::make_unique<asio::steady_timer>(io, std::chrono::milliseconds(300));
+    goodbye_timer->async_wait([fire](boost::system::error_code ec) {
+      if (!ec) fire();
+    });
+  }
+
+  // --- ingest ----------------------------------------------------------------
+
+  void handle_local(InboundMessage message) {
+    if (stopping) return;  // the broker keeps it for our persistent session
+    WallTime now = clock.wall_now();
+    metrics.add("messages_received_total");
+    drivers::Message in{message.topic, message.payload, now, message.retained};
+    drivers::Driver* driver = router.find(message.topic);
+    auto result = router.decode(in);
+    if (!result) {
+      reject(message, driver ? driver->name() : "none", result.error(), now);
+      return;
+    }
+    for (auto& event : result.value()) forward_event(std::move(event), now);
+  }
+
+  void reject(const InboundMessage& message, std::string_view driver, const drivers::DecodeError& error,
+              WallTime now) {
+    std::string reason(drivers::to_string(error.code));
+    metrics.add("decode_errors_total{driver=\"" + std::string(driver) + "\",reason=\"" + reason + "\"}");
+    if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now()))
+      spdlog::warn("PAYLOAD_REJECTED topic=\"{}\" driver={} reason={} detail=\"{}\" bytes={} payload=\"{}\" "
+                   "suppressed_since_last={}",
+                   message.topic, driver, reason, error.reason, message.payload.size(),
+                   printable(message.payload), *suppressed);
+    write([&] {
+      store->add_dead_letter({message.topic, message.payload, reason + ": " + error.reason, now});
+    });
+  }
+
+  void forward_event(eldercare::v1::SensorEvent event, WallTime received) {
+    auto device = config.devices.find(event.device_id());
+    if (device != config.devices.end()) {
+      event.set_resident_id(device->second.resident);
+      event.set_room(device->second.room);
+      event.set_bed(device->second.bed);
+    } else {
+      metrics.add("unregistered_device_events_total");
+      if (unregistered.insert(event.device_id()).second) {
+        metrics.set("unregistered_devices", unregistered.size());
+        spdlog::warn("DEVICE_UNREGISTERED device=\"{}\" driver={} topic=\"{}\" hint=\"add it to [[devices]]\"",
+                     event.device_id(), event.driver(), event.source_topic());
+      }
+    }
+    event.set_id(uuids.next());
+    event.set_gateway_id(config.gateway_id);
+    event.set_sequence(++last_sequence);
+    std::string payload = event.SerializeAsString();
+    write([&] { store->append_event(event.sequence(), event.id(), payload, received); });
+    metrics.add("events_total");
+    outbox.emplace(event.sequence(), std::move(payload));
+    pump();
+  }
+
+  // --- upstream --------------------------------------------------------------
+
+  // Sends queued events in sequence order, keeping at most max_inflight
+  // awaiting PUBACK: publishing without a bound only moves the queue into Paho.
+  void pump() {
+    while (!outbox.empty() && upstream && upstream->connected() &&
+           inflight.size() < static_cast<std::size_t>(config.upstream.max_inflight)) {
+      auto node = outbox.extract(outbox.begin());
+      std::uint64_t sequence = node.key();
+      inflight.insert(std::move(node));
+      upstream->publish(upstream_topic("event"), inflight.at(sequence), config.upstream.qos, false,
+                        [this, sequence](bool delivered) { on_event_published(sequence, delivered); });
+    }
+    metrics.set("upstream_backlog", outbox.size() + inflight.size());
+  }
+
+  void on_event_published(std::uint64_t sequence, bool delivered) {
+    auto node = inflight.extract(sequence);
+    if (node.empty()) return;
+    if (!delivered) {
+      metrics.add("upstream_publish_failures_total");
+      outbox.insert(std::move(node));  // back in sequence order; resent after reconnect
+      return;
+    }
+    metrics.add("events_delivered_total");
+    write([&] { store->mark_delivered(sequence); });
+    pump();
+  }
+
+  std::string status_message(bool online, bool unexpected) {
+    eldercare::v1::GatewayStatus status;
+    status.set_gateway_id(config.gateway_id);
+    status.set_site(config.site);
+    status.set_online(online);
+    status.set_version(EG_VERSION);
+    *status.mutable_time() = to_timestamp(clock.wall_now());
+    *status.mutable_started_time() = to_timestamp(started);
+    status.set_local_broker_connected(local && local->connected());
+    status.set_backlog_events(outbox.size() + inflight.size());
+    status.set_last_sequence(last_sequence);
+    status.set_unexpected_disconnect(unexpected);
+    return status.SerializeAsString();
+  }
+
+  void publish_status() {
+    upstream->publish(upstream_topic("status"), status_message(true, false), 1, true, [](bool) {});
+  }
+
+  void schedule_status() {
+    status_timer.expires_after(std::chrono::seconds(config.status_interval_s));
+    status_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      if (upstream->connected()) publish_status();
+      schedule_status();
+    });
+  }
+
+  std::string upstream_topic(std::string_view leaf) const {
+    return config.upstream.topic_prefix + "/" + config.site + "/" + config.gateway_id + "/" + std::string(leaf);
+  }
+
+  // --- store -----------------------------------------------------------------
+
+  // Runs a store write; the group commits on a short timer. A failing disk is
+  // counted and logged, and the event still goes upstream from memory.
+  template <typename Fn>
+  void write(Fn&& fn) {
+    try {
+      fn();
+    } catch (const StoreError& error) {
+      metrics.add("store_errors_total");
+      if (auto suppressed = bad_input_log.admit("store", clock.steady_now()))
+        spdlog::error("STORE_WRITE_FAILED reason=\"{}\" suppressed_since_last={}", error.what(), *suppressed);
+      return;
+    }
+    if (!flush_scheduled) {
+      flush_scheduled = true;
+      flush_timer.expires_after(std::chrono::milliseconds(5));
+      flush_timer.async_wait([this](boost::system::error_code) {
+        flush_scheduled = false;
+        try {
+          store->flush();
+        } catch (const StoreError& error) {
+          metrics.add("store_errors_total");
+          spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
+        }
+      });
+    }
+  }
+
+  asio::io_context& io;
+  GatewayConfig config;
+  const Clock& clock;
+  Metrics metrics;
+  drivers::Router router;
+  std::unique_ptr<Store> store;
+  std::unique_ptr<MqttLink> local;
+  std::unique_ptr<MqttLink> upstream;
+  asio::steady_timer flush_timer;
+  asio::steady_timer status_timer;
+  std::unique_ptr<asio::steady_timer> goodbye_timer;
+  bool flush_scheduled = false;
+  bool stopping = false;
+  RateLimitedLog bad_input_log;
+  UuidGenerator uuids;
+  std::uint64_t last_sequence = 0;
+  WallTime started;
+  std::set<std::string> unregistered;
+  std::map<std::uint64_t, std::string> outbox;    // sequence -> serialized event, not yet sent
+  std::map<std::uint64_t, std::string> inflight;  // sent, awaiting PUBACK
+  std::function<void()> on_ready;
+};
+
+Gateway::Gateway(asio::io_context& io, GatewayConfig config, const Clock& clock)
+    : impl_(std::make_unique<Impl>(io, std::move(config), clock)) {}
+Gateway::~Gateway() = default;
+void Gateway::start(std::function<void()> on_ready) { impl_->start(std::move(on_ready)); }
+void Gateway::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
+const Metrics& Gateway::metrics() const { return impl_->metrics; }
+std::string Gateway::upstream_topic(std::string_view leaf) const { return impl_->upstream_topic(leaf); }
+
+}  // namespace eg::gateway

@@ -1,0 +1,99 @@
+// eldercare-gatewayd: parse the command line, load the config, run the loop.
+// Errors at start-up are reported once here, with exit code 2 for bad
+// configuration and 1 for a store or runtime failure.
+#include <utility>  // before Asio: Boost 1.74 Asio under C++20 needs it
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <iostream>
+
+#include "eg/gateway/config.hpp"
+#include "eg/gateway/gateway.hpp"
+#include "eg/gateway/store.hpp"
+
+namespace {
+
+constexpr int kExitBadConfig = 2;
+constexpr int kExitRuntime = 1;
+
+int run(const eg::gateway::GatewayConfig& config) {
+  boost::asio::io_context io;
+  eg::SystemClock clock;
+  eg::gateway::Gateway gateway(io, config, clock);
+  try {
+    gateway.start([] { sd_notify(0, "READY=1"); });
+  } catch (const eg::gateway::StoreError& error) {
+    spdlog::critical("STORE_OPEN_FAILED {}", error.what());
+    return kExitRuntime;
+  }
+
+  // Signals only set work on the loop; the loop stops by finishing its work.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int signal) {
+    if (ec) return;
+    spdlog::info("GATEWAY_STOPPING signal={}", signal);
+    sd_notify(0, "STOPPING=1");
+    gateway.stop([&] { io.stop(); });
+  });
+
+  // systemd watchdog: pet it from the loop, so a stuck loop gets restarted.
+  boost::asio::steady_timer watchdog(io);
+  std::uint64_t watchdog_usec = 0;
+  std::function<void()> pet;
+  if (sd_watchdog_enabled(0, &watchdog_usec) > 0) {
+    pet = [&] {
+      sd_notify(0, "WATCHDOG=1");
+      watchdog.expires_after(std::chrono::microseconds(watchdog_usec / 2));
+      watchdog.async_wait([&](boost::system::error_code ec) {
+        if (!ec) pet();
+      });
+    };
+    pet();
+  }
+
+  io.run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Eldercare Gateway: sensor alarms from the room to the street-level eldercare platform"};
+  std::string config_path = "/etc/eldercare/gateway.toml";
+  std::string check_config_path;
+  app.add_option("-c,--config", config_path, "Configuration file (TOML)")->capture_default_str();
+  app.add_option("--check-config", check_config_path, "Validate a configuration file and exit (0 ok, 2 bad)");
+  app.set_version_flag("--version", std::string("eldercare-gatewayd ") + EG_VERSION);
+  CLI11_PARSE(app, argc, argv);
+
+  auto stderr_sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("gateway", stderr_sink));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+
+  const std::string& path = check_config_path.empty() ? config_path : check_config_path;
+  eg::gateway::GatewayConfig config;
+  try {
+    config = eg::gateway::load_config(path);
+  } catch (const eg::gateway::ConfigError& error) {
+    std::cerr << error.what() << "\n";
+    return kExitBadConfig;
+  }
+  if (!check_config_path.empty()) {
+    std::cout << path << ": ok (gateway " << config.gateway_id << ", " << config.drivers.size() << " driver routes, "
+              << config.devices.size() << " devices)\n";
+    return 0;
+  }
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  try {
+    return run(config);
+  } catch (const std::exception& error) {
+    spdlog::critical("GATEWAY_FAILED reason=\"{}\"", error.what());
+    return kExitRuntime;
+  }
+}

@@ -1,0 +1,175 @@
+#include "eg/gateway/store.hpp"
+
+#include <sqlite3.h>
+
+namespace eg::gateway {
+namespace {
+
+std::int64_t to_ms(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Schema changes are appended here, never edited: migration k takes version k-1 to k.
+constexpr const char* kMigrations[] = {
+    R"sql(
+    CREATE TABLE events (
+      sequence    INTEGER PRIMARY KEY,
+      event_id    TEXT NOT NULL UNIQUE,
+      payload     BLOB NOT NULL,
+      received_ms INTEGER NOT NULL,
+      delivered   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX events_undelivered ON events(delivered, sequence);
+    CREATE TABLE dead_letters (
+      id          INTEGER PRIMARY KEY,
+      topic       TEXT NOT NULL,
+      payload     BLOB NOT NULL,
+      reason      TEXT NOT NULL,
+      received_ms INTEGER NOT NULL
+    );
+    )sql",
+};
+
+}  // namespace
+
+void Store::StatementDeleter::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+void Store::DatabaseDeleter::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Store::Store(const std::string& path) : path_(path) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  db_.reset(raw);
+  if (rc != SQLITE_OK) fail("cannot open database");
+  sqlite3_busy_timeout(db_.get(), 2000);
+  // WAL: readers never block the writer; NORMAL sync: a commit survives a
+  // process crash; power loss may lose the last group commit (docs/durability.md).
+  exec("PRAGMA journal_mode=WAL");
+  exec("PRAGMA synchronous=NORMAL");
+  exec("PRAGMA foreign_keys=ON");
+  migrate();
+  insert_event_ = prepare("INSERT INTO events(sequence, event_id, payload, received_ms) VALUES(?,?,?,?)");
+  mark_delivered_ = prepare("UPDATE events SET delivered=1 WHERE sequence=?");
+  insert_dead_letter_ = prepare("INSERT INTO dead_letters(topic, payload, reason, received_ms) VALUES(?,?,?,?)");
+}
+
+Store::~Store() {
+  try {
+    flush();
+  } catch (const StoreError&) {
+    // Destruction during shutdown: the caller already logged the failure that
+    // brought us here; an unflushed group is what a crash would lose too.
+  }
+}
+
+void Store::fail(const std::string& what) {
+  std::string detail = db_ ? sqlite3_errmsg(db_.get()) : "out of memory";
+  throw StoreError(path_ + ": " + what + ": " + detail);
+}
+
+void Store::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string detail = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw StoreError(path_ + ": " + detail);
+  }
+}
+
+Store::Statement Store::prepare(const char* sql) {
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v3(db_.get(), sql, -1, SQLITE_PREPARE_PERSISTENT, &statement, nullptr) != SQLITE_OK)
+    fail("cannot prepare statement");
+  return Statement(statement);
+}
+
+void Store::migrate() {
+  auto version_statement = prepare("PRAGMA user_version");
+  if (sqlite3_step(version_statement.get()) != SQLITE_ROW) fail("cannot read schema version");
+  int version = sqlite3_column_int(version_statement.get(), 0);
+  if (version > kSchemaVersion)
+    throw StoreError(path_ + ": schema version " + std::to_string(version) + " is newer than this gateway's " +
+                     std::to_string(kSchemaVersion));
+  for (int next = version + 1; next <= kSchemaVersion; ++next) {
+    exec("BEGIN IMMEDIATE");
+    exec(kMigrations[next - 1]);
+    exec(("PRAGMA user_version=" + std::to_string(next)).c_str());
+    exec("COMMIT");
+  }
+}
+
+void Store::begin_if_needed() {
+  if (in_transaction_) return;
+  exec("BEGIN IMMEDIATE");
+  in_transaction_ = true;
+}
+
+void Store::step_done(sqlite3_stmt* statement) {
+  int rc = sqlite3_step(statement);
+  sqlite3_reset(statement);
+  sqlite3_clear_bindings(statement);
+  if (rc != SQLITE_DONE) fail("write failed");
+}
+
+void Store::flush() {
+  if (!in_transaction_) return;
+  in_transaction_ = false;
+  exec("COMMIT");
+}
+
+std::uint64_t Store::last_sequence() {
+  auto statement = prepare("SELECT COALESCE(MAX(sequence), 0) FROM events");
+  if (sqlite3_step(statement.get()) != SQLITE_ROW) fail("cannot read last sequence");
+  return static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0));
+}
+
+std::uint64_t Store::undelivered_count() {
+  auto statement = prepare("SELECT COUNT(*) FROM events WHERE delivered=0");
+  if (sqlite3_step(statement.get()) != SQLITE_ROW) fail("cannot count undelivered events");
+  return static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0));
+}
+
+void Store::append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload,
+                         WallTime received) {
+  begin_if_needed();
+  sqlite3_stmt* s = insert_event_.get();
+  sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(sequence));
+  sqlite3_bind_text(s, 2, event_id.data(), static_cast<int>(event_id.size()), SQLITE_STATIC);
+  sqlite3_bind_blob(s, 3, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, to_ms(received));
+  step_done(s);
+}
+
+void Store::mark_delivered(std::uint64_t sequence) {
+  begin_if_needed();
+  sqlite3_bind_int64(mark_delivered_.get(), 1, static_cast<sqlite3_int64>(sequence));
+  step_done(mark_delivered_.get());
+}
+
+void Store::add_dead_letter(const DeadLetter& letter) {
+  begin_if_needed();
+  sqlite3_stmt* s = insert_dead_letter_.get();
+  sqlite3_bind_text(s, 1, letter.topic.data(), static_cast<int>(letter.topic.size()), SQLITE_STATIC);
+  sqlite3_bind_blob(s, 2, letter.payload.data(), static_cast<int>(letter.payload.size()), SQLITE_STATIC);
+  sqlite3_bind_text(s, 3, letter.reason.data(), static_cast<int>(letter.reason.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 4, to_ms(letter.received));
+  step_done(s);
+}
+
+std::vector<DeadLetter> Store::dead_letters(std::size_t limit) {
+  auto statement = prepare("SELECT topic, payload, reason, received_ms FROM dead_letters ORDER BY id LIMIT ?");
+  sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(limit));
+  std::vector<DeadLetter> out;
+  while (sqlite3_step(statement.get()) == SQLITE_ROW) {
+    DeadLetter letter;
+    letter.topic = reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 0));
+    auto* blob = static_cast<const char*>(sqlite3_column_blob(statement.get(), 1));
+    letter.payload.assign(blob ? blob : "", static_cast<std::size_t>(sqlite3_column_bytes(statement.get(), 1)));
+    letter.reason = reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 2));
+    letter.received = WallTime{std::chrono::milliseconds{sqlite3_column_int64(statement.get(), 3)}};
+    out.push_back(std::move(letter));
+  }
+  return out;
+}
+
+}  // namespace eg::gateway

@@ -1,0 +1,50 @@
+// Reads one TOML table strictly: typed getters that throw ConfigError with the
+// value's file:line:col, and a final check that every key was expected. A small
+// table of keys per section instead of one giant dispatch function.
+#pragma once
+
+#include <cstdint>
+#include <set>
+#include <string>
+#include <toml++/toml.h>
+#include <vector>
+
+#include "eg/gateway/config.hpp"
+
+namespace eg::gateway {
+
+std::string position(const std::string& file, const toml::source_region& where);
+
+class TomlReader {
+ public:
+  // `path` is the dotted name used in messages ("local.tls").
+  TomlReader(const toml::table& table, std::string file, std::string path);
+
+  std::string required_string(const char* key);
+  std::string optional_string(const char* key, std::string fallback);
+  std::int64_t optional_int(const char* key, std::int64_t fallback, std::int64_t min, std::int64_t max);
+  bool optional_bool(const char* key, bool fallback);
+  std::vector<std::string> optional_string_array(const char* key);
+  // A sub-table, or nullptr when absent; an error when present but not a table.
+  const toml::table* optional_table(const char* key);
+  // An array of tables ([[key]]), empty when absent.
+  std::vector<const toml::table*> table_array(const char* key);
+
+  // Throws for the first key that no getter asked for.
+  void reject_unknown_keys() const;
+
+  [[noreturn]] void fail_at(const toml::node& node, const std::string& key, const std::string& reason) const;
+  [[noreturn]] void fail_here(const std::string& reason) const;
+  const std::string& file() const { return file_; }
+  std::string qualified(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+ private:
+  const toml::node* take(const char* key);
+
+  const toml::table& table_;
+  std::string file_;
+  std::string path_;
+  std::set<std::string> seen_;
+};
+
+}  // namespace eg::gateway

@@ -1,0 +1,124 @@
+// eldercare-sim: the sensors' side and the platform's side of a demo or test.
+//   run    publish a scenario's messages at real speed or faster
+//   watch  print what arrives upstream, protobuf decoded, one JSON line each
+#include <google/protobuf/util/json_util.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <iostream>
+#include <mqtt/async_client.h>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "eg/simulator/scenario.hpp"
+#include "eldercare/v1/alert.pb.h"
+#include "eldercare/v1/command.pb.h"
+#include "eldercare/v1/gateway_status.pb.h"
+#include "eldercare/v1/sensor_event.pb.h"
+
+namespace {
+
+std::unique_ptr<mqtt::async_client> connect(const std::string& uri, const std::string& client_id) {
+  auto client = std::make_unique<mqtt::async_client>(uri, client_id, mqtt::create_options(MQTTVERSION_3_1_1));
+  mqtt::connect_options options;
+  options.set_clean_session(true);
+  options.set_connect_timeout(5);
+  client->connect(options)->wait();
+  return client;
+}
+
+int run_scenario(const std::string& path, const std::string& broker, double speed) {
+  auto steps = eg::simulator::load_scenario(path);
+  auto client = connect(broker, "eldercare-sim-" + std::to_string(::getpid()));
+  auto start = std::chrono::steady_clock::now();
+  for (const auto& step : steps) {
+    auto due = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(step.at_s / speed));
+    std::this_thread::sleep_until(due);  // pacing real sensors, not waiting for a condition
+    client->publish(mqtt::make_message(step.topic, step.payload, 1, step.retain))->wait();
+    std::cerr << "sim: t=" << step.at_s << "s " << step.topic << " " << step.payload << "\n";
+  }
+  client->disconnect()->wait();
+  return 0;
+}
+
+// Decodes one upstream message by the last level of its topic.
+nlohmann::json decode_upstream(const std::string& topic, const std::string& payload) {
+  std::string leaf = topic.substr(topic.rfind('/') + 1);
+  std::unique_ptr<google::protobuf::Message> message;
+  if (leaf == "event") message = std::make_unique<eldercare::v1::SensorEvent>();
+  if (leaf == "alert") message = std::make_unique<eldercare::v1::AlertTransition>();
+  if (leaf == "status") message = std::make_unique<eldercare::v1::GatewayStatus>();
+  if (leaf == "command") message = std::make_unique<eldercare::v1::Command>();
+  nlohmann::json line{{"topic", topic}};
+  if (!message) {
+    line["error"] = "unknown message type for topic leaf '" + leaf + "'";
+    return line;
+  }
+  if (!message->ParseFromString(payload)) {
+    line["error"] = "payload is not a valid " + message->GetTypeName();
+    return line;
+  }
+  std::string json;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(*message, &json, options);
+  line["type"] = message->GetDescriptor()->name();
+  line["message"] = nlohmann::json::parse(json);
+  return line;
+}
+
+int watch(const std::string& broker, const std::string& filter, int count, double timeout_s) {
+  auto client = connect(broker, "eldercare-watch-" + std::to_string(::getpid()));
+  client->start_consuming();
+  client->subscribe(filter, 1)->wait();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                          std::chrono::duration<double>(timeout_s));
+  int seen = 0;
+  while ((count == 0 || seen < count) && std::chrono::steady_clock::now() < deadline) {
+    mqtt::const_message_ptr message;
+    if (!client->try_consume_message_for(&message, std::chrono::milliseconds(100)) || !message) continue;
+    std::cout << decode_upstream(message->get_topic(), message->get_payload_str()).dump() << std::endl;
+    ++seen;
+  }
+  client->disconnect()->wait();
+  return (count == 0 || seen >= count) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"eldercare-sim: simulated sensors and a view of the platform"};
+  app.set_version_flag("--version", std::string("eldercare-sim ") + EG_VERSION);
+  app.require_subcommand(1);
+
+  std::string broker = "tcp://127.0.0.1:1883";
+  auto* run = app.add_subcommand("run", "Publish a scenario file's messages");
+  std::string scenario;
+  double speed = 1.0;
+  run->add_option("scenario", scenario, "Scenario file (JSON lines)")->required();
+  run->add_option("-b,--broker", broker, "Broker URI")->capture_default_str();
+  run->add_option("-s,--speed", speed, "Time factor: 10 plays ten times faster")->check(CLI::PositiveNumber);
+
+  auto* watch_cmd = app.add_subcommand("watch", "Print upstream messages, protobuf decoded, one JSON line each");
+  std::string filter = "eldercare/v1/#";
+  int count = 0;
+  double timeout_s = 1e9;
+  watch_cmd->add_option("-b,--broker", broker, "Broker URI")->capture_default_str();
+  watch_cmd->add_option("-t,--topic", filter, "Topic filter")->capture_default_str();
+  watch_cmd->add_option("-n,--count", count, "Exit after this many messages (0: never)");
+  watch_cmd->add_option("--timeout", timeout_s, "Exit after this many seconds");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (run->parsed()) return run_scenario(scenario, broker, speed);
+    if (watch_cmd->parsed()) return watch(broker, filter, count, timeout_s);
+  } catch (const eg::simulator::ScenarioError& error) {
+    std::cerr << error.what() << "\n";
+    return 2;
+  } catch (const mqtt::exception& error) {
+    std::cerr << "eldercare-sim: MQTT error: " << error.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
