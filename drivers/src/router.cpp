@@ -30,7 +30,9 @@ bool topic_matches(std::string_view filter, std::string_view topic) {
   }
 }
 
-void Router::add_route(std::string filter, Driver& driver) { routes_.push_back({std::move(filter), &driver}); }
+void Router::add_route(std::string filter, Driver& driver) {
+  routes_.push_back({std::move(filter), &driver});
+}
 
 Driver& Router::own(std::unique_ptr<Driver> driver) {
   drivers_.push_back(std::move(driver));

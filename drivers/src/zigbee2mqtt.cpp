@@ -79,8 +79,8 @@ class StateReader {
       return std::nullopt;
     }
     if (*n < min || *n > max) {
-      fail(DecodeError::Code::kOutOfRange, std::string(key) + " " + v->dump() + " is outside [" +
-                                               json(min).dump() + ", " + json(max).dump() + "]");
+      fail(DecodeError::Code::kOutOfRange,
+           std::string(key) + " " + v->dump() + " is outside [" + json(min).dump() + ", " + json(max).dump() + "]");
       return std::nullopt;
     }
     return n;

@@ -27,8 +27,8 @@ void read_broker(TomlReader& in, BrokerConfig& broker, const std::string& defaul
   broker.uri = in.required_string("uri");
   if (!broker.uri.starts_with("tcp://") && !broker.uri.starts_with("ssl://") && !broker.uri.starts_with("mqtt://") &&
       !broker.uri.starts_with("mqtts://"))
-    in.fail_here(in.qualified("uri") + ": expected tcp://, ssl://, mqtt:// or mqtts://host:port, got '" +
-                 broker.uri + "'");
+    in.fail_here(in.qualified("uri") + ": expected tcp://, ssl://, mqtt:// or mqtts://host:port, got '" + broker.uri +
+                 "'");
   broker.client_id = in.optional_string("client_id", default_client_id);
   broker.qos = static_cast<int>(in.optional_int("qos", 1, 0, 2));
   broker.username = in.optional_string("username", "");

@@ -42,7 +42,11 @@ std::string printable(std::string_view bytes, std::size_t limit = 120) {
 
 struct Gateway::Impl {
   Impl(asio::io_context& io_context, GatewayConfig cfg, const Clock& c)
-      : io(io_context), config(std::move(cfg)), clock(c), flush_timer(io_context), status_timer(io_context),
+      : io(io_context),
+        config(std::move(cfg)),
+        clock(c),
+        flush_timer(io_context),
+        status_timer(io_context),
         bad_input_log(std::chrono::seconds(60)) {
     for (const auto& route : config.drivers) {
       auto& driver = router.own(drivers::make_driver(route.driver, route.base_topic));
@@ -82,7 +86,9 @@ struct Gateway::Impl {
     local->on_message([this](InboundMessage m) { handle_local(std::move(m)); });
     local->on_connection([this](bool connected) {
       metrics.set("local_connected", connected ? 1 : 0);
-      if (connected && on_ready) std::exchange(on_ready, nullptr)();
+      if (!connected) return;
+      spdlog::info("GATEWAY_READY subscriptions={}", router.filters().size() + config.local.topics.size());
+      if (on_ready) std::exchange(on_ready, nullptr)();
     });
 
     upstream->start();
@@ -142,18 +148,17 @@ struct Gateway::Impl {
     for (auto& event : result.value()) forward_event(std::move(event), now);
   }
 
-  void reject(const InboundMessage& message, std::string_view driver, const drivers::DecodeError& error,
-              WallTime now) {
+  void reject(const InboundMessage& message, std::string_view driver, const drivers::DecodeError& error, WallTime now) {
     std::string reason(drivers::to_string(error.code));
     metrics.add("decode_errors_total{driver=\"" + std::string(driver) + "\",reason=\"" + reason + "\"}");
-    if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now()))
-      spdlog::warn("PAYLOAD_REJECTED topic=\"{}\" driver={} reason={} detail=\"{}\" bytes={} payload=\"{}\" "
-                   "suppressed_since_last={}",
-                   message.topic, driver, reason, error.reason, message.payload.size(),
-                   printable(message.payload), *suppressed);
-    write([&] {
-      store->add_dead_letter({message.topic, message.payload, reason + ": " + error.reason, now});
-    });
+    if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now())) {
+      metrics.add("payload_rejections_logged_total");
+      spdlog::warn(
+          "PAYLOAD_REJECTED topic=\"{}\" driver={} reason={} detail=\"{}\" bytes={} payload=\"{}\" "
+          "suppressed_since_last={}",
+          message.topic, driver, reason, error.reason, message.payload.size(), printable(message.payload), *suppressed);
+    }
+    write([&] { store->add_dead_letter({message.topic, message.payload, reason + ": " + error.reason, now}); });
   }
 
   void forward_event(eldercare::v1::SensorEvent event, WallTime received) {
@@ -296,9 +301,17 @@ struct Gateway::Impl {
 Gateway::Gateway(asio::io_context& io, GatewayConfig config, const Clock& clock)
     : impl_(std::make_unique<Impl>(io, std::move(config), clock)) {}
 Gateway::~Gateway() = default;
-void Gateway::start(std::function<void()> on_ready) { impl_->start(std::move(on_ready)); }
-void Gateway::stop(std::function<void()> done) { impl_->stop(std::move(done)); }
-const Metrics& Gateway::metrics() const { return impl_->metrics; }
-std::string Gateway::upstream_topic(std::string_view leaf) const { return impl_->upstream_topic(leaf); }
+void Gateway::start(std::function<void()> on_ready) {
+  impl_->start(std::move(on_ready));
+}
+void Gateway::stop(std::function<void()> done) {
+  impl_->stop(std::move(done));
+}
+const Metrics& Gateway::metrics() const {
+  return impl_->metrics;
+}
+std::string Gateway::upstream_topic(std::string_view leaf) const {
+  return impl_->upstream_topic(leaf);
+}
 
 }  // namespace eg::gateway

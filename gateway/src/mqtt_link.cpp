@@ -1,47 +1,19 @@
 #include "eg/gateway/mqtt_link.hpp"
 
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <spdlog/spdlog.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
+#include "eg/common/tcp_nodelay.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include <mqtt/async_client.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
-#include <mqtt/async_client.h>
 #include <random>
 #include <unordered_map>
 
 namespace eg::gateway {
 
 namespace asio = boost::asio;
-
-int set_nodelay_on_tcp_sockets() {
-  int count = 0;
-  DIR* dir = opendir("/proc/self/fd");
-  if (dir == nullptr) return 0;
-  while (dirent* entry = readdir(dir)) {
-    char* end = nullptr;
-    long fd = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
-    struct stat st {};
-    if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    sockaddr_storage address{};
-    socklen_t length = sizeof address;
-    int type = 0;
-    socklen_t type_length = sizeof type;
-    if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&address), &length) != 0) continue;
-    if (address.ss_family != AF_INET && address.ss_family != AF_INET6) continue;
-    if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_STREAM)
-      continue;
-    int one = 1;
-    if (setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) ++count;
-  }
-  closedir(dir);
-  return count;
-}
 
 // Paho's action listeners run on Paho's threads: each only posts to the loop.
 class PostingListener final : public mqtt::iaction_listener {
@@ -63,7 +35,10 @@ class PostingListener final : public mqtt::iaction_listener {
 
 struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
   Impl(asio::io_context& io_context, MqttLinkOptions opts)
-      : io(io_context), options(std::move(opts)), reconnect_timer(io_context), stop_timer(io_context),
+      : io(io_context),
+        options(std::move(opts)),
+        reconnect_timer(io_context),
+        stop_timer(io_context),
         jitter(std::random_device{}()) {}
 
   void init() {
@@ -85,8 +60,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
     client = std::make_unique<mqtt::async_client>(uri, options.broker.client_id, create, nullptr);
     client->set_message_callback([weak, &io = io](mqtt::const_message_ptr message) {
       // Paho's thread: copy and hand over, nothing more.
-      InboundMessage copy{message->get_topic(), message->get_payload_str(), message->is_retained(),
-                          message->get_qos()};
+      InboundMessage copy{message->get_topic(), message->get_payload_str(), message->is_retained(), message->get_qos()};
       asio::post(io, [weak, copy = std::move(copy)]() mutable {
         if (auto self = weak.lock())
           if (self->message_handler) self->message_handler(std::move(copy));
@@ -110,8 +84,8 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
     if (!options.broker.username.empty()) connect_options.set_user_name(options.broker.username);
     if (!options.broker.password.empty()) connect_options.set_password(options.broker.password);
     if (options.will)
-      connect_options.set_will(mqtt::will_options(options.will->topic, options.will->payload, options.will->qos,
-                                                  options.will->retained));
+      connect_options.set_will(
+          mqtt::will_options(options.will->topic, options.will->payload, options.will->qos, options.will->retained));
     if (options.broker.tls.enabled || options.broker.uri.starts_with("ssl://") ||
         options.broker.uri.starts_with("mqtts://")) {
       mqtt::ssl_options ssl;
@@ -155,16 +129,20 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
     }
     is_connected = true;
     attempt = 0;
-    int nodelay = set_nodelay_on_tcp_sockets();
+    int nodelay = eg::set_nodelay_on_tcp_sockets();
     spdlog::info("MQTT_CONNECTED link={} uri={} nodelay_sockets={}", options.log_name, options.broker.uri, nodelay);
+    // Report "connected" only once every subscription is acknowledged, so a
+    // caller that starts publishing on it cannot race the SUBACKs.
+    subscriptions_pending = options.subscriptions.size();
     for (const auto& filter : options.subscriptions) {
       try {
         client->subscribe(filter, options.broker.qos, nullptr, *subscribe_listener);
       } catch (const mqtt::exception& e) {
         spdlog::error("MQTT_SUBSCRIBE_FAILED link={} filter={} reason=\"{}\"", options.log_name, filter, e.what());
+        --subscriptions_pending;
       }
     }
-    if (connection_handler) connection_handler(true);
+    if (subscriptions_pending == 0 && connection_handler) connection_handler(true);
   }
 
   void on_connection_lost(const std::string& cause) {
@@ -177,6 +155,8 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
 
   void on_subscribe_result(void*, bool ok, std::string error) {
     if (!ok) spdlog::error("MQTT_SUBSCRIBE_FAILED link={} reason=\"{}\"", options.log_name, error);
+    if (subscriptions_pending == 0 || --subscriptions_pending > 0 || !is_connected) return;
+    if (connection_handler) connection_handler(true);
   }
 
   void on_publish_result(void* context, bool ok, std::string) {
@@ -248,6 +228,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
   asio::steady_timer stop_timer;
   std::mt19937_64 jitter;
   int attempt = 0;
+  std::size_t subscriptions_pending = 0;
   bool is_connected = false;
   bool stopping = false;
   std::function<void()> stop_done;
@@ -269,8 +250,12 @@ MqttLink::~MqttLink() {
   impl_->client->disable_callbacks();
 }
 
-void MqttLink::on_message(MessageHandler handler) { impl_->message_handler = std::move(handler); }
-void MqttLink::on_connection(ConnectionHandler handler) { impl_->connection_handler = std::move(handler); }
+void MqttLink::on_message(MessageHandler handler) {
+  impl_->message_handler = std::move(handler);
+}
+void MqttLink::on_connection(ConnectionHandler handler) {
+  impl_->connection_handler = std::move(handler);
+}
 void MqttLink::start() {
   impl_->stopping = false;
   impl_->connect();
@@ -281,7 +266,11 @@ void MqttLink::publish(std::string topic, std::string payload, int qos, bool ret
 void MqttLink::stop(std::chrono::milliseconds timeout, std::function<void()> done) {
   impl_->stop(timeout, std::move(done));
 }
-bool MqttLink::connected() const { return impl_->is_connected; }
-std::size_t MqttLink::inflight() const { return impl_->pending.size(); }
+bool MqttLink::connected() const {
+  return impl_->is_connected;
+}
+std::size_t MqttLink::inflight() const {
+  return impl_->pending.size();
+}
 
 }  // namespace eg::gateway

@@ -32,13 +32,17 @@ constexpr const char* kMigrations[] = {
 
 }  // namespace
 
-void Store::StatementDeleter::operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-void Store::DatabaseDeleter::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+void Store::StatementDeleter::operator()(sqlite3_stmt* s) const {
+  sqlite3_finalize(s);
+}
+void Store::DatabaseDeleter::operator()(sqlite3* db) const {
+  sqlite3_close_v2(db);
+}
 
 Store::Store(const std::string& path) : path_(path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   db_.reset(raw);
   if (rc != SQLITE_OK) fail("cannot open database");
   sqlite3_busy_timeout(db_.get(), 2000);

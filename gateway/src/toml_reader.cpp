@@ -85,7 +85,8 @@ std::vector<const toml::table*> TomlReader::table_array(const char* key) {
   std::vector<const toml::table*> out;
   if (node == nullptr) return out;
   const toml::array* array = node->as_array();
-  if (array == nullptr || !array->is_array_of_tables()) fail_at(*node, key, "expected [[" + qualified(key) + "]] tables");
+  if (array == nullptr || !array->is_array_of_tables())
+    fail_at(*node, key, "expected [[" + qualified(key) + "]] tables");
   for (const toml::node& item : *array) out.push_back(item.as_table());
   return out;
 }

@@ -3,10 +3,10 @@
 // table of keys per section instead of one giant dispatch function.
 #pragma once
 
+#include <toml++/toml.h>
 #include <cstdint>
 #include <set>
 #include <string>
-#include <toml++/toml.h>
 #include <vector>
 
 #include "eg/gateway/config.hpp"

@@ -3,13 +3,14 @@
 //   watch  print what arrives upstream, protobuf decoded, one JSON line each
 #include <google/protobuf/util/json_util.h>
 
+#include <mqtt/async_client.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <iostream>
-#include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "eg/common/tcp_nodelay.hpp"
 #include "eg/simulator/scenario.hpp"
 #include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
@@ -24,6 +25,7 @@ std::unique_ptr<mqtt::async_client> connect(const std::string& uri, const std::s
   options.set_clean_session(true);
   options.set_connect_timeout(5);
   client->connect(options)->wait();
+  eg::set_nodelay_on_tcp_sockets();
   return client;
 }
 
@@ -73,7 +75,7 @@ int watch(const std::string& broker, const std::string& filter, int count, doubl
   client->start_consuming();
   client->subscribe(filter, 1)->wait();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                          std::chrono::duration<double>(timeout_s));
+                                                         std::chrono::duration<double>(timeout_s));
   int seen = 0;
   while ((count == 0 || seen < count) && std::chrono::steady_clock::now() < deadline) {
     mqtt::const_message_ptr message;

@@ -33,6 +33,8 @@ class Result {
   std::variant<T, E> v_;
 };
 
-inline Error make_error(std::string reason) { return Error{std::move(reason)}; }
+inline Error make_error(std::string reason) {
+  return Error{std::move(reason)};
+}
 
 }  // namespace eg

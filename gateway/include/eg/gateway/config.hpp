@@ -69,8 +69,8 @@ struct GatewayConfig {
   UpstreamBrokerConfig upstream;
   std::vector<DriverRoute> drivers;
   std::map<std::string, DeviceEntry, std::less<>> devices;  // by DeviceEntry::id
-  std::uint16_t http_port = 0;  // metrics/health endpoint on 127.0.0.1; 0: off
-  int status_interval_s = 60;   // how often GatewayStatus is refreshed upstream
+  std::uint16_t http_port = 0;                              // metrics/health endpoint on 127.0.0.1; 0: off
+  int status_interval_s = 60;                               // how often GatewayStatus is refreshed upstream
 };
 
 // Reads and validates `path`. Throws ConfigError with "file:line:col: reason".

@@ -55,6 +55,7 @@ class MqttLink {
   MqttLink& operator=(const MqttLink&) = delete;
 
   void on_message(MessageHandler handler);
+  // true once connected and every subscription is acknowledged; false on loss.
   void on_connection(ConnectionHandler handler);
 
   // Connects, and reconnects after every loss with exponential backoff and
@@ -75,10 +76,5 @@ class MqttLink {
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
-
-// Paho C never sets TCP_NODELAY, so Nagle delays sparse alarm messages by up
-// to ~40 ms; this sets it on every TCP socket of the process (all of them are
-// MQTT links or latency-sensitive). Returns how many sockets it set.
-int set_nodelay_on_tcp_sockets();
 
 }  // namespace eg::gateway

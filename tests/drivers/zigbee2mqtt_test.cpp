@@ -1,0 +1,164 @@
+#include <catch2/catch.hpp>
+
+#include "eg/drivers/registry.hpp"
+
+namespace v1 = eldercare::v1;
+using eg::drivers::DecodeError;
+
+namespace {
+
+struct Z2m {
+  std::unique_ptr<eg::drivers::Driver> driver = eg::drivers::make_driver("zigbee2mqtt", "zigbee2mqtt");
+  eg::WallTime now{std::chrono::seconds(1'767'225'600)};
+
+  eg::drivers::DecodeResult decode(const std::string& topic, const std::string& payload) {
+    return driver->decode({topic, payload, now, false});
+  }
+  eg::drivers::Events events(const std::string& topic, const std::string& payload) {
+    auto result = decode(topic, payload);
+    INFO(topic << " " << payload << " -> " << (result.ok() ? "" : result.error().reason));
+    REQUIRE(result.ok());
+    return result.value();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("zigbee2mqtt fall radar state becomes a fall event with device, driver and times", "[drivers][z2m]") {
+  Z2m z2m;
+  auto events = z2m.events("zigbee2mqtt/0xdc8e95fffe4dc3dd",
+                           R"({"fall_down_status":"fall","linkquality":120,"last_seen":"2024-09-07T15:54:41.147Z"})");
+  REQUIRE(events.size() == 1);
+  const auto& event = events[0];
+  CHECK(event.kind() == v1::EVENT_KIND_FALL);
+  CHECK(event.device_id() == "0xdc8e95fffe4dc3dd");
+  CHECK(event.fall().state() == v1::FallPayload::STATE_DETECTED);
+  CHECK(event.fall().vendor_state() == "fall");
+  CHECK(event.driver() == "zigbee2mqtt");
+  CHECK(event.source_topic() == "zigbee2mqtt/0xdc8e95fffe4dc3dd");
+  CHECK(event.received_time().seconds() == 1'767'225'600);
+  CHECK(event.sensor_time().seconds() == 1'725'724'481);
+  CHECK(event.sensor_time().nanos() == 147'000'000);
+}
+
+TEST_CASE("zigbee2mqtt fall enums of each radar family map to one scale", "[drivers][z2m]") {
+  Z2m z2m;
+  auto state_of = [&](const std::string& device, const std::string& payload) {
+    auto events = z2m.events("zigbee2mqtt/" + device, payload);
+    for (const auto& e : events)
+      if (e.kind() == v1::EVENT_KIND_FALL) return e.fall().state();
+    return v1::FallPayload::STATE_UNSPECIFIED;
+  };
+  CHECK(state_of("a", R"({"fall_down_status":"maybe_fall"})") == v1::FallPayload::STATE_SUSPECTED);
+  CHECK(state_of("b", R"({"fall_status":"fall_alarm","occupancy":true,"sensor_status":"none"})") ==
+        v1::FallPayload::STATE_DETECTED);
+  CHECK(state_of("c", R"({"fall_status":"fall_warning"})") == v1::FallPayload::STATE_SUSPECTED);
+  CHECK(state_of("d", R"({"status":"falling","breathing_rate":14})") == v1::FallPayload::STATE_DETECTED);
+  CHECK(state_of("e", R"({"fall_status":"normal"})") == v1::FallPayload::STATE_NONE);
+}
+
+TEST_CASE("zigbee2mqtt gas alarm carries the concentration in percent LEL", "[drivers][z2m]") {
+  Z2m z2m;
+  auto events = z2m.events("zigbee2mqtt/kitchen_gas", R"({"gas":true,"gas_value":18.5})");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind() == v1::EVENT_KIND_GAS);
+  CHECK(events[0].gas().alarm());
+  CHECK(events[0].gas().concentration_lel_percent() == Approx(18.5));
+
+  auto second_alarm_bit = z2m.events("zigbee2mqtt/hall_gas", R"({"gas_alarm_1":false,"gas_alarm_2":true})");
+  REQUIRE(second_alarm_bit.size() == 1);
+  CHECK(second_alarm_bit[0].gas().alarm());
+}
+
+TEST_CASE("zigbee2mqtt vitals carry heart and breathing rate with units", "[drivers][z2m]") {
+  Z2m z2m;
+  auto events = z2m.events("zigbee2mqtt/bed_radar", R"({"heart_rate":72,"breathing_rate":"15.00"})");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind() == v1::EVENT_KIND_VITALS);
+  CHECK(events[0].vitals().heart_rate_bpm() == 72);
+  CHECK(events[0].vitals().breathing_rate_per_min() == 15);
+  CHECK_FALSE(events[0].vitals().has_spo2_percent());
+}
+
+TEST_CASE("zigbee2mqtt repeated identical states produce no repeated safety events", "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/room301_gas";
+  CHECK(z2m.events(topic, R"({"gas":false,"battery":90,"linkquality":100})").size() == 2);  // first: gas + battery
+  CHECK(z2m.events(topic, R"({"gas":false,"battery":90,"linkquality":97})").empty());
+  CHECK(z2m.events(topic, R"({"gas":false,"battery":89,"linkquality":97})").empty());  // no low-battery crossing
+  auto alarm = z2m.events(topic, R"({"gas":true,"battery":89,"linkquality":97})");
+  REQUIRE(alarm.size() == 1);
+  CHECK(alarm[0].gas().alarm());
+  CHECK(z2m.events(topic, R"({"gas":true,"battery":89,"linkquality":96})").empty());
+  CHECK(z2m.events(topic, R"({"battery":89})").empty());  // absent key: unchanged, not false
+  auto cleared = z2m.events(topic, R"({"gas":false,"battery":89})");
+  REQUIRE(cleared.size() == 1);
+  CHECK_FALSE(cleared[0].gas().alarm());
+}
+
+TEST_CASE("zigbee2mqtt SOS actions are events: every press counts, the legacy empty clear does not", "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/sos_button";
+  auto press = z2m.events(topic, R"({"action":"emergency","battery":100})");
+  REQUIRE(press.size() == 2);  // SOS + first battery state
+  CHECK(press[0].kind() == v1::EVENT_KIND_SOS_CALL);
+  CHECK(press[0].sos().active());
+  CHECK(press[0].sos().vendor_action() == "emergency");
+  CHECK(z2m.events(topic, R"({"action":"","battery":100})").empty());
+  CHECK(z2m.events(topic, R"({"action":null,"battery":100})").empty());
+  CHECK(z2m.events(topic, R"({"action":"emergency","battery":100})").size() == 1);
+  CHECK(z2m.events("zigbee2mqtt/aqara_cube", R"({"action":"fall"})").empty());  // a dropped cube, not a person
+}
+
+TEST_CASE("zigbee2mqtt contact true means closed", "[drivers][z2m]") {
+  Z2m z2m;
+  auto events = z2m.events("zigbee2mqtt/front_door", R"({"contact":false})");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind() == v1::EVENT_KIND_DOOR);
+  CHECK(events[0].door().open());
+}
+
+TEST_CASE("zigbee2mqtt availability and bridge state become device health in both forms", "[drivers][z2m]") {
+  Z2m z2m;
+  auto json_form = z2m.events("zigbee2mqtt/room 301 radar/availability", R"({"state":"offline"})");
+  REQUIRE(json_form.size() == 1);
+  CHECK(json_form[0].device_id() == "room 301 radar");
+  CHECK(json_form[0].device_health().condition() == v1::DeviceHealthPayload::CONDITION_OFFLINE);
+  auto plain_form = z2m.events("zigbee2mqtt/room 301 radar/availability", "online");
+  REQUIRE(plain_form.size() == 1);
+  CHECK(plain_form[0].device_health().condition() == v1::DeviceHealthPayload::CONDITION_ONLINE);
+  auto bridge = z2m.events("zigbee2mqtt/bridge/state", "offline");
+  REQUIRE(bridge.size() == 1);
+  CHECK(bridge[0].device_id() == "zigbee2mqtt/bridge");
+  CHECK(z2m.events("zigbee2mqtt/bridge/devices", "[]").empty());
+}
+
+TEST_CASE("zigbee2mqtt last_seen is read in all three formats", "[drivers][z2m]") {
+  Z2m z2m;
+  auto local = z2m.events("zigbee2mqtt/a", R"({"contact":true,"last_seen":"2026-04-17T23:33:22+08:00"})");
+  CHECK(local.at(0).sensor_time().seconds() == 1'776'440'002);
+  auto epoch = z2m.events("zigbee2mqtt/b", R"({"contact":true,"last_seen":1656118444933})");
+  CHECK(epoch.at(0).sensor_time().seconds() == 1'656'118'444);
+  CHECK(epoch.at(0).sensor_time().nanos() == 933'000'000);
+}
+
+TEST_CASE("zigbee2mqtt bad payloads are typed errors with a reason", "[drivers][z2m]") {
+  Z2m z2m;
+  auto code_of = [&](const std::string& payload) {
+    auto result = z2m.decode("zigbee2mqtt/radar", payload);
+    REQUIRE_FALSE(result.ok());
+    CHECK_FALSE(result.error().reason.empty());
+    return result.error().code;
+  };
+  CHECK(code_of(R"({"gas": tru)") == DecodeError::Code::kMalformed);
+  CHECK(code_of("") == DecodeError::Code::kMalformed);
+  CHECK(code_of("\xff\xfe{}") == DecodeError::Code::kMalformed);
+  CHECK(code_of("[1,2]") == DecodeError::Code::kWrongType);
+  CHECK(code_of(R"({"gas":"maybe"})") == DecodeError::Code::kWrongType);
+  CHECK(code_of(R"({"heart_rate":900})") == DecodeError::Code::kOutOfRange);
+  CHECK(code_of(R"({"battery":-5})") == DecodeError::Code::kOutOfRange);
+  CHECK(code_of(R"({"heart_rate":"nan"})") == DecodeError::Code::kWrongType);
+  CHECK(code_of(R"({"contact":true,"last_seen":"yesterday"})") == DecodeError::Code::kWrongType);
+  // A rejected message changes no remembered state: the same state, valid, is still new.
+  CHECK(z2m.events("zigbee2mqtt/radar", R"({"gas":true})").size() == 1);
+}

@@ -1,0 +1,117 @@
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "eg/gateway/config.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+
+using eg::gateway::ConfigError;
+using eg::gateway::parse_config;
+
+namespace {
+
+const std::string kMinimal = R"([gateway]
+id = "gw-1"
+site = "site-a"
+
+[local]
+uri = "tcp://127.0.0.1:1883"
+
+[upstream]
+uri = "ssl://platform.example:8883"
+)";
+
+std::string error_of(const std::string& text) {
+  try {
+    parse_config(text, "gw.toml");
+  } catch (const ConfigError& error) {
+    return error.what();
+  }
+  return "(accepted)";
+}
+
+}  // namespace
+
+TEST_CASE("config: a minimal file gets documented defaults", "[gateway][config]") {
+  auto config = parse_config(kMinimal, "gw.toml");
+  CHECK(config.gateway_id == "gw-1");
+  CHECK(config.site == "site-a");
+  CHECK(config.local.qos == 1);
+  CHECK(config.local.client_id == "eldercare-gw-1-local");
+  CHECK(config.upstream.client_id == "eldercare-gw-1");
+  CHECK(config.upstream.topic_prefix == "eldercare/v1");
+  REQUIRE(config.drivers.size() >= 1);
+  CHECK(config.drivers[0].driver == "zigbee2mqtt");
+  CHECK(config.drivers[0].base_topic == "zigbee2mqtt");
+}
+
+TEST_CASE("config: the shipped example is valid", "[gateway][config]") {
+  auto config = eg::gateway::load_config(EG_SOURCE_DIR "/config/gateway.toml");
+  CHECK(config.devices.count("room301_radar") == 1);
+  CHECK(config.devices.at("room301_radar").resident == "r-301-a");
+}
+
+TEST_CASE("config: a wrong type names file, line, key and expectation", "[gateway][config]") {
+  std::string text = kMinimal;
+  text.replace(text.find("[local]\n") + 8, 0, "qos = \"high\"\n");
+  CHECK(error_of(text) == "gw.toml:6:7: local.qos: expected an integer 0-2");
+}
+
+TEST_CASE("config: an unknown key is rejected at its position", "[gateway][config]") {
+  std::string text = kMinimal;
+  text.replace(text.find("[local]\n") + 8, 0, "retry_forever = true\n");
+  CHECK(error_of(text) == "gw.toml:6:1: unknown key local.retry_forever");
+  CHECK(error_of(kMinimal + "[extra]\nx = 1\n") == "gw.toml:10:2: unknown key extra");
+}
+
+TEST_CASE("config: a missing required key points at its table", "[gateway][config]") {
+  std::string text = kMinimal;
+  text.erase(text.find("site = \"site-a\"\n"), 16);
+  CHECK(error_of(text) == "gw.toml:1:1: missing required key gateway.site");
+  std::string no_upstream = kMinimal.substr(0, kMinimal.find("[upstream]"));
+  CHECK(error_of(no_upstream) == "gw.toml:1:1: missing required table [upstream]");
+}
+
+TEST_CASE("config: other mistakes installers make are caught", "[gateway][config]") {
+  CHECK(error_of("[gateway\n").starts_with("gw.toml:1:"));  // TOML syntax
+  std::string bad_driver = kMinimal + "[[drivers]]\ndriver = \"zigbee\"\n";
+  CHECK(error_of(bad_driver).starts_with("gw.toml:11:10: drivers.driver: unknown driver 'zigbee'"));
+  std::string bad_uri = kMinimal;
+  bad_uri.replace(bad_uri.find("tcp://"), 6, "http://");
+  CHECK(error_of(bad_uri).find("local.uri: expected tcp://") != std::string::npos);
+  std::string twice = kMinimal + "[[devices]]\nid = \"a\"\n[[devices]]\nid = \"a\"\n";
+  CHECK(error_of(twice) == "gw.toml:13:6: devices.id: device 'a' is listed twice");
+  std::string slash = kMinimal;
+  slash.replace(slash.find("site-a"), 6, "site/a");
+  CHECK(error_of(slash).find("no '/', '+' or '#'") != std::string::npos);
+}
+
+TEST_CASE("eldercare-gatewayd --check-config exits 2 with one line naming file and line", "[gateway][config]") {
+  eg::test::TempDir dir;
+  struct Case {
+    const char* name;
+    std::string text;
+    std::string expected_line;
+  };
+  std::string wrong_type = kMinimal;
+  wrong_type.replace(wrong_type.find("[local]\n") + 8, 0, "qos = \"high\"\n");
+  std::string unknown_key = kMinimal + "[extra]\nx = 1\n";
+  std::string missing = kMinimal;
+  missing.erase(missing.find("id = \"gw-1\"\n"), 12);
+  for (const Case& c : {Case{"wrong-type", wrong_type, ":6:7: local.qos: expected an integer 0-2"},
+                        Case{"unknown-key", unknown_key, ":10:2: unknown key extra"},
+                        Case{"missing-key", missing, ":1:1: missing required key gateway.id"}}) {
+    std::string path = dir.file(std::string(c.name) + ".toml");
+    std::ofstream(path) << c.text;
+    auto result = eg::test::run_command({EG_GATEWAYD, "--check-config", path});
+    INFO(c.name << ": " << result.output);
+    CHECK(result.exit_code == 2);
+    CHECK(result.output == path + c.expected_line + "\n");
+  }
+  std::string good = dir.file("good.toml");
+  std::ofstream(good) << kMinimal;
+  auto ok = eg::test::run_command({EG_GATEWAYD, "--check-config", good});
+  CHECK(ok.exit_code == 0);
+  auto missing_file = eg::test::run_command({EG_GATEWAYD, "--check-config", dir.file("absent.toml")});
+  CHECK(missing_file.exit_code == 2);
+}

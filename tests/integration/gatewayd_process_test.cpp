@@ -1,0 +1,118 @@
+// eldercare-gatewayd as a process: start, stop on SIGTERM within a second,
+// retained status and last will, sequence numbers across restarts.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+
+#include "eldercare/v1/gateway_status.pb.h"
+#include "eldercare/v1/sensor_event.pb.h"
+#include "mosquitto.hpp"
+#include "mqtt_client.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+#include "wait.hpp"
+
+namespace v1 = eldercare::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string write_config(const eg::test::TempDir& dir, const eg::test::MosquittoBroker& broker) {
+  std::string path = dir.file("gateway.toml");
+  std::ofstream(path) << "[gateway]\nid = \"gw-proc\"\nsite = \"lab\"\ndatabase = \"" << dir.file("gw.db")
+                      << "\"\n\n[local]\nuri = \"" << broker.uri() << "\"\n\n[upstream]\nuri = \"" << broker.uri()
+                      << "\"\n";
+  return path;
+}
+
+v1::GatewayStatus next_status(eg::test::TestMqttClient& platform) {
+  auto message = platform.next(10s);
+  REQUIRE(message.has_value());
+  v1::GatewayStatus status;
+  REQUIRE(status.ParseFromString(message->payload));
+  return status;
+}
+
+bool log_has(eg::test::ChildProcess& process, const std::string& text) {
+  return process.output().find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("gatewayd says online, stops on SIGTERM within a second, and leaves a retained offline status",
+          "[integration][process]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  std::string config = write_config(dir, broker);
+  eg::test::TestMqttClient platform(broker.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-proc/status");
+
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", config}, dir.file("gateway.log"));
+  auto online = next_status(platform);
+  CHECK(online.online());
+  CHECK(online.gateway_id() == "gw-proc");
+  CHECK(online.site() == "lab");
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }));
+
+  auto before = std::chrono::steady_clock::now();
+  gateway.signal(SIGTERM);
+  auto code = gateway.wait_exit(3s);
+  auto took = std::chrono::steady_clock::now() - before;
+  INFO(gateway.output());
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  CHECK(took < 1s);
+  auto offline = next_status(platform);
+  CHECK_FALSE(offline.online());
+  CHECK_FALSE(offline.unexpected_disconnect());
+
+  // A late subscriber (the platform after a restart) sees the retained state.
+  eg::test::TestMqttClient late(broker.uri(), "late");
+  late.subscribe("eldercare/v1/lab/gw-proc/status");
+  auto retained = next_status(late);
+  CHECK_FALSE(retained.online());
+}
+
+TEST_CASE("gatewayd killed hard: the broker publishes its last will", "[integration][process]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  std::string config = write_config(dir, broker);
+  eg::test::TestMqttClient platform(broker.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-proc/status");
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", config}, dir.file("gateway.log"));
+  REQUIRE(next_status(platform).online());
+  gateway.signal(SIGKILL);
+  auto will = next_status(platform);
+  CHECK_FALSE(will.online());
+  CHECK(will.unexpected_disconnect());
+}
+
+TEST_CASE("gatewayd continues its sequence numbers after a restart", "[integration][process]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  std::string config = write_config(dir, broker);
+  eg::test::TestMqttClient platform(broker.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-proc/event");
+  eg::test::TestMqttClient sensors(broker.uri(), "sensors");
+
+  std::vector<std::uint64_t> sequences;
+  auto collect = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      auto message = platform.next(10s);
+      REQUIRE(message.has_value());
+      v1::SensorEvent event;
+      REQUIRE(event.ParseFromString(message->payload));
+      sequences.push_back(event.sequence());
+    }
+  };
+  for (int run = 0; run < 2; ++run) {
+    eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", config}, dir.file("gateway.log"));
+    REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }));
+    sensors.publish("zigbee2mqtt/door_" + std::to_string(run), R"({"contact":false})");
+    sensors.publish("zigbee2mqtt/door_" + std::to_string(run), R"({"contact":true})");
+    collect(2);
+    CHECK(gateway.stop() == 0);
+  }
+  CHECK(sequences == std::vector<std::uint64_t>{1, 2, 3, 4});
+}
