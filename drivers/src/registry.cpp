@@ -11,8 +11,14 @@ const std::vector<DriverInfo>& known_drivers() {
   return drivers;
 }
 
-std::unique_ptr<Driver> make_driver(std::string_view name, std::string base_topic) {
-  if (name == "zigbee2mqtt") return std::make_unique<Zigbee2MqttDriver>(std::move(base_topic));
+std::unique_ptr<Driver> make_driver(std::string_view name, DriverOptions options) {
+  if (name == "zigbee2mqtt") return std::make_unique<Zigbee2MqttDriver>(std::move(options.base_topic));
+  return nullptr;
+}
+
+std::unique_ptr<Driver> make_driver(std::string_view name) {
+  for (const auto& info : known_drivers())
+    if (info.name == name) return make_driver(name, DriverOptions{std::string(info.default_base_topic)});
   return nullptr;
 }
 

@@ -11,6 +11,7 @@ class Zigbee2MqttDriver final : public Driver {
  public:
   explicit Zigbee2MqttDriver(std::string base_topic);
   std::string_view name() const override { return "zigbee2mqtt"; }
+  std::vector<std::string> topic_filters() const override { return {base_topic_ + "/#"}; }
   DecodeResult decode(const Message& message) override;
 
  private:

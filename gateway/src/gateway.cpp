@@ -49,8 +49,8 @@ struct Gateway::Impl {
         status_timer(io_context),
         bad_input_log(std::chrono::seconds(60)) {
     for (const auto& route : config.drivers) {
-      auto& driver = router.own(drivers::make_driver(route.driver, route.base_topic));
-      router.add_route(route.base_topic + "/#", driver);
+      auto& driver = router.own(drivers::make_driver(route.driver, drivers::DriverOptions{route.base_topic}));
+      for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
     }
   }
 

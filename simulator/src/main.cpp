@@ -1,6 +1,7 @@
 // eldercare-sim: the sensors' side and the platform's side of a demo or test.
 //   run    publish a scenario's messages at real speed or faster
 //   watch  print what arrives upstream, protobuf decoded, one JSON line each
+//   decode read sensor messages as JSON lines on stdin, print the normalized events
 #include <google/protobuf/util/json_util.h>
 
 #include <mqtt/async_client.h>
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "eg/common/tcp_nodelay.hpp"
+#include "eg/simulator/decoder.hpp"
 #include "eg/simulator/scenario.hpp"
 #include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
@@ -87,6 +89,18 @@ int watch(const std::string& broker, const std::string& filter, int count, doubl
   return (count == 0 || seen >= count) ? 0 : 1;
 }
 
+// One JSON line in, one JSON line out, in order, until end of input.
+int decode_stream() {
+  eg::simulator::StreamDecoder decoder;
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    auto received = std::chrono::time_point_cast<eg::WallTime::duration>(std::chrono::system_clock::now());
+    std::cout << decoder.decode_line(line, received) << '\n';
+  }
+  std::cout.flush();
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -111,10 +125,15 @@ int main(int argc, char** argv) {
   watch_cmd->add_option("-n,--count", count, "Exit after this many messages (0: never)");
   watch_cmd->add_option("--timeout", timeout_s, "Exit after this many seconds");
 
+  app.add_subcommand("decode",
+                     "Decode JSON lines {\"publisher\"?, \"topic\", \"payload\"} from stdin: one "
+                     "{\"events\":[...]} or {\"error\":...} line out per line in");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (run->parsed()) return run_scenario(scenario, broker, speed);
     if (watch_cmd->parsed()) return watch(broker, filter, count, timeout_s);
+    if (app.got_subcommand("decode")) return decode_stream();
   } catch (const eg::simulator::ScenarioError& error) {
     std::cerr << error.what() << "\n";
     return 2;

@@ -22,7 +22,7 @@ TEST_CASE("topic filters match as MQTT 3.1.1 says", "[drivers][router]") {
 
 TEST_CASE("router rejects oversized payloads before any driver parses them", "[drivers][router]") {
   eg::drivers::Router router;
-  router.add_route("zigbee2mqtt/#", router.own(eg::drivers::make_driver("zigbee2mqtt", "zigbee2mqtt")));
+  router.add_route("zigbee2mqtt/#", router.own(eg::drivers::make_driver("zigbee2mqtt")));
   std::string huge(eg::drivers::kMaxPayloadBytes + 1, ' ');
   auto result = router.decode({"zigbee2mqtt/radar", huge, {}, false});
   REQUIRE_FALSE(result.ok());
@@ -35,9 +35,9 @@ TEST_CASE("router rejects oversized payloads before any driver parses them", "[d
 
 TEST_CASE("the driver registry knows each driver by name and nothing else", "[drivers][registry]") {
   for (const auto& info : eg::drivers::known_drivers()) {
-    auto driver = eg::drivers::make_driver(info.name, std::string(info.default_base_topic));
+    auto driver = eg::drivers::make_driver(info.name);
     REQUIRE(driver != nullptr);
     CHECK(driver->name() == info.name);
   }
-  CHECK(eg::drivers::make_driver("no-such-driver", "x") == nullptr);
+  CHECK(eg::drivers::make_driver("no-such-driver") == nullptr);
 }

@@ -8,7 +8,7 @@ using eg::drivers::DecodeError;
 namespace {
 
 struct Z2m {
-  std::unique_ptr<eg::drivers::Driver> driver = eg::drivers::make_driver("zigbee2mqtt", "zigbee2mqtt");
+  std::unique_ptr<eg::drivers::Driver> driver = eg::drivers::make_driver("zigbee2mqtt");
   eg::WallTime now{std::chrono::seconds(1'767'225'600)};
 
   eg::drivers::DecodeResult decode(const std::string& topic, const std::string& payload) {

@@ -48,6 +48,9 @@ class Driver {
   virtual ~Driver() = default;
   // Stable lower-case name used in config, metrics and SensorEvent.driver.
   virtual std::string_view name() const = 0;
+  // MQTT filters this instance's messages arrive on, given its options, e.g.
+  // {"zigbee2mqtt/#"}. The gateway subscribes to them and routes by them.
+  virtual std::vector<std::string> topic_filters() const = 0;
   // Decodes one message. An empty list means "nothing new" (a repeated state,
   // a bridge inventory message). Fills device_id, kind, payload, sensor_time
   // where known, received_time, driver and source_topic; the gateway adds id,
