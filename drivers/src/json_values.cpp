@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace eg::drivers::json_values {
@@ -69,19 +70,71 @@ std::optional<WallTime> parse_iso8601(std::string_view text) {
   using namespace std::chrono;
   auto days = sys_days{year{y} / month{static_cast<unsigned>(mo)} / day{static_cast<unsigned>(d)}};
   if (!year_month_day{days}.ok()) return std::nullopt;
+  if (y < 1700 || y > 2200) return std::nullopt;  // outside what a nanosecond time point can hold (1678-2262)
   auto tp = days + hours{h} + minutes{mi} - minutes{offset_minutes};
-  return time_point_cast<WallTime::duration>(tp + duration_cast<WallTime::duration>(duration<double>(s)));
+  // round, not truncate: 41.001 s in binary floating point is 41.00099999...
+  return time_point_cast<WallTime::duration>(tp + round<WallTime::duration>(duration<double>(s)));
 }
 
 std::optional<WallTime> as_timestamp(const json& value) {
   using namespace std::chrono;
   if (value.is_number_integer() || value.is_number_unsigned()) {
     auto ms = value.get<long long>();
-    if (ms <= 0) return std::nullopt;
+    if (ms <= 0 || ms > 7'000'000'000'000) return std::nullopt;  // beyond 2191: not a clock, and ns overflow at 2262
     return WallTime{duration_cast<WallTime::duration>(milliseconds{ms})};
   }
   if (value.is_string()) return parse_iso8601(value.get_ref<const std::string&>());
   return std::nullopt;
+}
+
+std::optional<WallTime> parse_iso8601_local(std::string_view text, std::chrono::minutes utc_offset) {
+  if (auto zoned = parse_iso8601(text)) return zoned;
+  // No zone (or an unreadable one, which the appended zone keeps unreadable):
+  // append the site's offset and read it again.
+  auto minutes = utc_offset.count();
+  char zone[16];
+  std::snprintf(zone, sizeof zone, "%c%02d:%02d", minutes < 0 ? '-' : '+',
+                static_cast<int>(std::abs(minutes) / 60 % 100), static_cast<int>(std::abs(minutes) % 60));
+  return parse_iso8601(std::string(text) + zone);
+}
+
+std::optional<WallTime> parse_dmy_local(std::string_view text, std::chrono::minutes utc_offset) {
+  // Fixed width: DD/MM/YYYY HH:MM:SS.
+  constexpr std::string_view shape = "00/00/0000 00:00:00";
+  if (text.size() != shape.size()) return std::nullopt;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    bool digit = text[i] >= '0' && text[i] <= '9';
+    if (shape[i] == '0' ? !digit : text[i] != shape[i]) return std::nullopt;
+  }
+  auto field = [&](std::size_t pos, std::size_t len) {
+    int v = 0;
+    for (std::size_t i = pos; i < pos + len; ++i) v = v * 10 + (text[i] - '0');
+    return v;
+  };
+  int d = field(0, 2), mo = field(3, 2), y = field(6, 4), h = field(11, 2), mi = field(14, 2), s = field(17, 2);
+  if (h > 23 || mi > 59 || s > 60) return std::nullopt;
+  if (y < 1700 || y > 2200) return std::nullopt;  // as parse_iso8601: nanosecond time points end in 2262
+  using namespace std::chrono;
+  year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  auto tp = sys_days{date} + hours{h} + minutes{mi} + seconds{s} - utc_offset;
+  return time_point_cast<WallTime::duration>(tp);
+}
+
+std::optional<WallTime> as_epoch_seconds(const json& value) {
+  using namespace std::chrono;
+  constexpr long long kLastSecond = 9'200'000'000;  // 2261-07-18, inside nanosecond range
+  long long s = 0;
+  if (value.is_number_unsigned()) {
+    if (value.get<unsigned long long>() > static_cast<unsigned long long>(kLastSecond)) return std::nullopt;
+    s = static_cast<long long>(value.get<unsigned long long>());
+  } else if (value.is_number_integer()) {
+    s = value.get<long long>();
+  } else {
+    return std::nullopt;
+  }
+  if (s <= 0 || s > kLastSecond) return std::nullopt;
+  return WallTime{duration_cast<WallTime::duration>(seconds{s})};
 }
 
 }  // namespace eg::drivers::json_values

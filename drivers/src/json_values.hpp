@@ -28,4 +28,15 @@ std::optional<double> parse_number(std::string_view text);
 std::optional<WallTime> as_timestamp(const json& value);
 std::optional<WallTime> parse_iso8601(std::string_view text);
 
+// Publishers that send local wall-clock time without a zone: the text is read
+// at `utc_offset` (the site's offset from UTC, DriverOptions::local_utc_offset).
+// ISO 8601 without a zone ("2024-01-15T10:35:00", healthdata2mqtt); text that
+// carries a zone is read as parse_iso8601 reads it.
+std::optional<WallTime> parse_iso8601_local(std::string_view text, std::chrono::minutes utc_offset);
+// "DD/MM/YYYY HH:MM:SS", zero-padded (the Kati watch's timeStamps).
+std::optional<WallTime> parse_dmy_local(std::string_view text, std::chrono::minutes utc_offset);
+// Epoch seconds as a JSON integer (AVA4, Qube-Vital, Kati batches): positive
+// and before 2262, where nanosecond time points end.
+std::optional<WallTime> as_epoch_seconds(const json& value);
+
 }  // namespace eg::drivers::json_values

@@ -7,29 +7,49 @@
 //                                        message carries the same action (no double count)
 //   <base>/<friendly_name>/set|get       commands to the device; ignored
 //   <base>/bridge/state                  bridge online/offline, JSON or plain; also its last will
-//   <base>/bridge/event                  {"type":"device_leave","data":{"friendly_name":..}}
+//   <base>/bridge/event                  {"type":"device_leave","data":{"friendly_name":..}};
+//                                        other types are ignored
 //   <base>/bridge/<other>                inventory (devices, info, groups); ignored
 // Friendly names may contain spaces and '/'.
 //
-// Device state keys read (a key that is absent or null means unknown/unchanged):
+// Device state keys read (a key that is absent or null means unknown/unchanged).
+// An IAS zone with both alarm bits names them <type>_alarm_1 / <type>_alarm_2;
+// the aspect is on when either is.
 //   fall      fall_down_status none|maybe_fall|fall (Tuya MIR-HE200-TY)
-//             fall_status normal|fall_warning|fall_alarm|unknown (Heiman HS2FD)
-//             status unoccupied|occupied|sitting|on_the_bed|low_posture|falling (OWON FDS315)
-//   gas       gas, gas_alarm_1, gas_alarm_2 (bool); gas_value (% LEL)
+//             fall_status normal|fall_warning|fall_alarm (Heiman HS2FD; "unknown" = unknown)
+//             status unoccupied|occupied|sitting|on_the_bed|low_posture|falling (OWON FDS315;
+//             "Unknown (<n>)" = unknown; a "status" that is not one of these is another
+//             device's and is ignored). The status also gives presence (all but unoccupied)
+//             and the bed state (on_the_bed = in bed, any other = out of bed)
+//   gas       gas, gas_alarm_1, gas_alarm_2, carbon_monoxide(_alarm_1|_2) (bool);
+//             gas_value (% LEL)
 //   smoke     smoke, smoke_alarm_1, smoke_alarm_2 (bool); smoke_concentration (ppm); test (bool)
 //   leak      water_leak, water_leak_alarm_1, water_leak_alarm_2 (bool)
 //   SOS       action emergency|panic|sos|single|double|hold (an event, never cached; "" and
 //             null are the legacy clear and are skipped; "fall" is an Aqara cube being
-//             dropped, not a person); sos, sos_alarm, alarm_1, alarm_2 (state-style bool)
-//   door      contact (bool, true = CLOSED)
-//   presence  presence or occupancy (bool); human_motion_state none|small|large
-//   bed       work_state presence*|none* (Tuya strap); pressure_state none|sit|sedentary
+//             dropped, not a person; "off" is the button's idle zone status). Without the
+//             model (bridge/devices is not read) single|double|hold count from any device.
+//             sos, sos_alarm, sos_alarm_1, sos_alarm_2, alarm_1, alarm_2 (state-style bool)
+//   door      contact, contact_alarm_1, contact_alarm_2 (bool, true = CLOSED). The OWON
+//             SPM915 bed pad also publishes "contact" with no documented in-bed polarity;
+//             without the model it reads as a door
+//   presence  presence, else occupancy, occupancy_alarm_1, occupancy_alarm_2 (bool; not a
+//             bed strap's occupancy, below);
+//             human_motion_state none|small|large
+//   bed       Tuya strap (has a work_state key, even null): its occupancy is the bed's, not
+//             the room's; occupancy, else work_state presence*|none*.
+//             pressure_state none|sit|sedentary (HOBEIAN ZG-210Z: "sit" is sitting or lying
+//             on the strap, so in bed, not the edge-of-bed STATE_SITTING)
 //   vitals    heart_rate (bpm), breathing_rate (breaths/min)
 //   health    battery (%; old Z2M sends a string "100.00"), battery_low, tamper (bool),
 //             linkquality (LQI 0-255), last_seen (ISO 8601 with zone, or epoch ms) -> sensor_time
 //
 // Only a changed aspect produces an event; the first message from a device
-// establishes and reports its state.
+// establishes and reports its state. What an aspect's state is: the fall
+// state (not the vendor's value: the OWON status changes with every posture),
+// the battery's low/ok (not its percentage). A gas or smoke concentration is a
+// reading of its own: a new value reports the aspect again, an absent one is
+// unknown, not a change.
 #include "zigbee2mqtt.hpp"
 
 #include <nlohmann/json.hpp>
@@ -110,16 +130,30 @@ class StateReader {
   std::optional<DecodeError> error_;
 };
 
-FallPayload::State fall_state_from(std::string_view v) {
+// nullopt for the radar's own "unknown"; an unexpected value is reported as
+// unspecified with the vendor's text.
+std::optional<FallPayload::State> fall_state_from(std::string_view v) {
+  if (v == "unknown") return std::nullopt;
   if (v == "none" || v == "normal") return FallPayload::STATE_NONE;
   if (v == "maybe_fall" || v == "fall_warning") return FallPayload::STATE_SUSPECTED;
-  if (v == "fall" || v == "fall_alarm" || v == "falling") return FallPayload::STATE_DETECTED;
+  if (v == "fall" || v == "fall_alarm") return FallPayload::STATE_DETECTED;
   return FallPayload::STATE_UNSPECIFIED;
 }
 
-bool is_owon_status(std::string_view v) {
-  return v == "unoccupied" || v == "occupied" || v == "sitting" || v == "on_the_bed" || v == "low_posture" ||
-         v == "falling" || v.starts_with("Unknown");
+// What the OWON FDS315's one status enum says about each aspect.
+struct OwonStatus {
+  FallPayload::State fall;
+  bool present;
+  BedPayload::State bed;
+};
+
+std::optional<OwonStatus> owon_status_from(std::string_view v) {
+  if (v == "unoccupied") return OwonStatus{FallPayload::STATE_NONE, false, BedPayload::STATE_OUT_OF_BED};
+  if (v == "occupied" || v == "sitting" || v == "low_posture")
+    return OwonStatus{FallPayload::STATE_NONE, true, BedPayload::STATE_OUT_OF_BED};
+  if (v == "on_the_bed") return OwonStatus{FallPayload::STATE_NONE, true, BedPayload::STATE_IN_BED};
+  if (v == "falling") return OwonStatus{FallPayload::STATE_DETECTED, true, BedPayload::STATE_OUT_OF_BED};
+  return std::nullopt;  // "Unknown (<n>)", or another device's "status"
 }
 
 bool is_sos_action(std::string_view v) {
@@ -132,8 +166,7 @@ std::optional<BedPayload::State> bed_state_from(std::string_view key, std::strin
     if (v.starts_with("none")) return BedPayload::STATE_OUT_OF_BED;
   } else if (key == "pressure_state") {
     if (v == "none") return BedPayload::STATE_OUT_OF_BED;
-    if (v == "sit") return BedPayload::STATE_SITTING;
-    if (v == "sedentary") return BedPayload::STATE_IN_BED;
+    if (v == "sit" || v == "sedentary") return BedPayload::STATE_IN_BED;
   }
   return std::nullopt;
 }
@@ -151,14 +184,30 @@ std::optional<bool> online_from(std::string_view payload) {
   return std::nullopt;
 }
 
-// The event's state without what changes when the state does not: times and
-// the retained flag.
+// The event's state without what changes when the state does not: times, the
+// retained flag, the vendor's fall value; concentrations are compared apart.
 std::string state_signature(const SensorEvent& event) {
   SensorEvent copy(event);
   copy.clear_received_time();
   copy.clear_sensor_time();
   copy.clear_retained();
+  if (copy.has_fall()) copy.mutable_fall()->clear_vendor_state();
+  if (copy.has_gas()) copy.mutable_gas()->clear_concentration_lel_percent();
+  if (copy.has_smoke()) copy.mutable_smoke()->clear_concentration_ppm();
   return copy.SerializeAsString();
+}
+
+// The gas or smoke concentration the event carries.
+std::optional<double> concentration_of(const SensorEvent& event) {
+  if (event.has_gas() && event.gas().has_concentration_lel_percent()) return event.gas().concentration_lel_percent();
+  if (event.has_smoke() && event.smoke().has_concentration_ppm()) return event.smoke().concentration_ppm();
+  return std::nullopt;
+}
+
+// A string member of a JSON object, or "" when it is absent or not a string.
+std::string text_member(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -202,9 +251,12 @@ DecodeResult Zigbee2MqttDriver::decode_bridge_event(const Message& message) {
   auto doc = json::parse(message.payload, nullptr, false);
   if (doc.is_discarded() || !doc.is_object())
     return DecodeError{DecodeError::Code::kMalformed, "bridge/event is not a JSON object"};
-  if (doc.value("type", "") != "device_leave") return Events{};
-  const json& data = doc.contains("data") ? doc["data"] : json::object();
-  std::string device = data.is_object() ? data.value("friendly_name", data.value("ieee_address", "")) : "";
+  if (text_member(doc, "type") != "device_leave") return Events{};
+  std::string device;
+  if (auto data = doc.find("data"); data != doc.end() && data->is_object()) {
+    device = text_member(*data, "friendly_name");
+    if (device.empty()) device = text_member(*data, "ieee_address");
+  }
   if (device.empty()) return DecodeError{DecodeError::Code::kMalformed, "device_leave names no device"};
   cache_.forget_device(device);
   auto event = make_event(message, name(), device, eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
@@ -236,23 +288,31 @@ DecodeResult Zigbee2MqttDriver::decode_device_state(const Message& message, std:
     return out.back().event;
   };
 
-  // Fall, and the OWON radar's combined status.
-  std::optional<std::string> owon_status = in.text("status");
-  if (owon_status && !is_owon_status(*owon_status)) owon_status.reset();  // some other device's "status"
+  // Fall, and the OWON radar's combined status. "status" is a common key, so
+  // one that is not OWON's (not a string, another value) is not an error.
+  std::optional<OwonStatus> owon;
+  std::string owon_text;
+  if (const json* status = in.find("status"); status != nullptr && status->is_string()) {
+    owon_text = status->get<std::string>();
+    owon = owon_status_from(owon_text);
+  }
   for (const char* key : {"fall_down_status", "fall_status"}) {
     if (auto v = in.text(key)) {
-      auto* fall = add("fall", eldercare::v1::EVENT_KIND_FALL).mutable_fall();
-      fall->set_state(fall_state_from(*v));
-      fall->set_vendor_state(*v);
+      if (auto state = fall_state_from(*v)) {
+        auto* fall = add("fall", eldercare::v1::EVENT_KIND_FALL).mutable_fall();
+        fall->set_state(*state);
+        fall->set_vendor_state(*v);
+      }
     }
   }
-  if (owon_status) {
+  if (owon) {
     auto* fall = add("fall", eldercare::v1::EVENT_KIND_FALL).mutable_fall();
-    fall->set_state(*owon_status == "falling" ? FallPayload::STATE_DETECTED : FallPayload::STATE_NONE);
-    fall->set_vendor_state(*owon_status);
+    fall->set_state(owon->fall);
+    fall->set_vendor_state(owon_text);
   }
 
-  if (auto alarm = in.any_true({"gas", "gas_alarm_1", "gas_alarm_2"})) {
+  if (auto alarm = in.any_true({"gas", "gas_alarm_1", "gas_alarm_2", "carbon_monoxide", "carbon_monoxide_alarm_1",
+                                "carbon_monoxide_alarm_2"})) {
     auto* gas = add("gas", eldercare::v1::EVENT_KIND_GAS).mutable_gas();
     gas->set_alarm(*alarm);
     if (auto lel = in.number("gas_value", 0, 100)) gas->set_concentration_lel_percent(*lel);
@@ -271,19 +331,23 @@ DecodeResult Zigbee2MqttDriver::decode_device_state(const Message& message, std:
     sos->set_active(true);
     sos->set_vendor_action(*action);
   }
-  if (auto active = in.any_true({"sos", "sos_alarm", "alarm_1", "alarm_2"})) {
+  if (auto active = in.any_true({"sos", "sos_alarm", "sos_alarm_1", "sos_alarm_2", "alarm_1", "alarm_2"})) {
     auto* sos = add("sos_state", eldercare::v1::EVENT_KIND_SOS_CALL).mutable_sos();
     sos->set_active(*active);
     sos->set_vendor_action(*active ? "alarm" : "clear");
   }
 
-  if (auto closed = in.boolean("contact"))
-    add("door", eldercare::v1::EVENT_KIND_DOOR).mutable_door()->set_open(!*closed);
+  // Contact keys are inverted (true = closed): open when any of them is false.
+  std::optional<bool> open;
+  for (const char* key : {"contact", "contact_alarm_1", "contact_alarm_2"})
+    if (auto closed = in.boolean(key)) open = open.value_or(false) || !*closed;
+  if (open) add("door", eldercare::v1::EVENT_KIND_DOOR).mutable_door()->set_open(*open);
 
+  // A Tuya bed strap's occupancy is whether someone lies on the strap.
+  const bool bed_strap = doc.contains("work_state");
   std::optional<bool> present = in.boolean("presence");
-  if (!present) present = in.boolean("occupancy");
-  if (owon_status && *owon_status != "falling" && !owon_status->starts_with("Unknown"))
-    present = *owon_status != "unoccupied";
+  if (!present && !bed_strap) present = in.any_true({"occupancy", "occupancy_alarm_1", "occupancy_alarm_2"});
+  if (owon) present = owon->present;
   if (present) {
     auto* presence = add("presence", eldercare::v1::EVENT_KIND_PRESENCE).mutable_presence();
     presence->set_present(*present);
@@ -298,7 +362,10 @@ DecodeResult Zigbee2MqttDriver::decode_device_state(const Message& message, std:
   for (const char* key : {"work_state", "pressure_state"})
     if (auto v = in.text(key))
       if (auto s = bed_state_from(key, *v)) bed = s;
-  if (owon_status && *owon_status == "on_the_bed") bed = BedPayload::STATE_IN_BED;
+  if (bed_strap)
+    if (auto on_strap = in.boolean("occupancy"))
+      bed = *on_strap ? BedPayload::STATE_IN_BED : BedPayload::STATE_OUT_OF_BED;
+  if (owon) bed = owon->bed;
   if (bed) add("bed", eldercare::v1::EVENT_KIND_BED).mutable_bed_state()->set_state(*bed);
 
   auto heart = in.number("heart_rate", 20, 300);
@@ -331,11 +398,17 @@ DecodeResult Zigbee2MqttDriver::decode_device_state(const Message& message, std:
   for (auto& candidate : out) {
     if (candidate.aspect != nullptr) {
       // The signature leaves out what changes without the state changing: the
-      // battery percentage (we report crossings of the low mark) and times.
+      // battery percentage (we report crossings of the low mark) and times. A
+      // concentration is compared on its own, and only when the message has one.
       std::string signature = candidate.event.has_device_health()
                                   ? std::to_string(candidate.event.device_health().condition())
                                   : state_signature(candidate.event);
-      if (!cache_.changed(device, candidate.aspect, std::move(signature))) continue;
+      bool changed = cache_.changed(device, candidate.aspect, std::move(signature));
+      if (auto concentration = concentration_of(candidate.event))
+        changed =
+            cache_.changed(device, std::string(candidate.aspect) + ".concentration", json(*concentration).dump()) ||
+            changed;
+      if (!changed) continue;
     }
     if (link_quality && candidate.event.has_device_health())
       candidate.event.mutable_device_health()->set_link_quality(static_cast<int>(*link_quality));

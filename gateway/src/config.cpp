@@ -3,8 +3,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "eg/common/toml_reader.hpp"
 #include "eg/drivers/registry.hpp"
-#include "toml_reader.hpp"
 
 namespace eg::gateway {
 namespace {
@@ -35,6 +35,46 @@ void read_broker(TomlReader& in, BrokerConfig& broker, const std::string& defaul
   broker.password = in.optional_string("password", "");
   broker.keep_alive_s = static_cast<int>(in.optional_int("keep_alive_s", 30, 5, 3600));
   read_tls(in, broker.tls);
+}
+
+// [[mapped]]: a JSON device described in config; checked by building its driver once.
+drivers::MappedSpec read_mapped(const toml::table& table, const std::string& file) {
+  TomlReader in(table, file, "mapped");
+  drivers::MappedSpec spec;
+  spec.name = in.required_string("name");
+  spec.filters = in.optional_string_array("topics");
+  if (spec.filters.empty()) in.fail_here("mapped.topics: at least one topic filter is required");
+  std::string kind = in.required_string("kind");
+  spec.kind = drivers::event_kind_from_word(kind);
+  if (spec.kind == eldercare::v1::EVENT_KIND_UNSPECIFIED)
+    in.fail_at(*table.get("kind"), "kind",
+               "unknown kind '" + kind +
+                   "' (fall, gas, smoke, water_leak, sos, door, presence, bed, vitals, water_meter, device_health)");
+  spec.device_pointer = in.optional_string("device", "");
+  spec.device_topic_level = static_cast<int>(in.optional_int("device_topic_level", -1, -1, 64));
+  if (spec.device_pointer.empty() == (spec.device_topic_level < 0))
+    in.fail_here("mapped: give exactly one of device (a JSON pointer) or device_topic_level");
+  for (const toml::table* field_table : in.table_array("fields")) {
+    TomlReader field_in(*field_table, file, "mapped.fields");
+    drivers::MappedField field;
+    field.target = field_in.required_string("target");
+    field.pointer = field_in.required_string("pointer");
+    field.scale = field_in.optional_double("scale", 1.0);
+    field.offset = field_in.optional_double("offset", 0.0);
+    if (const toml::table* values = field_in.optional_table("values")) {
+      for (const auto& [vendor, ours] : *values) {
+        auto word = ours.value_exact<std::string>();
+        if (!word) field_in.fail_at(ours, "values", "map each vendor value to a string");
+        field.values.emplace(std::string(vendor.str()), *word);
+      }
+    }
+    field_in.reject_unknown_keys();
+    spec.fields.push_back(std::move(field));
+  }
+  in.reject_unknown_keys();
+  auto check = drivers::make_mapped_json_driver(spec);
+  if (!check.ok()) in.fail_here("mapped '" + spec.name + "': " + check.error().reason);
+  return spec;
 }
 
 GatewayConfig build(const toml::table& root, const std::string& file) {
@@ -94,13 +134,14 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
       in.fail_at(*table->get("driver"), "driver", "unknown driver '" + route.driver + "' (known: " + names + ")");
     }
     route.base_topic = in.optional_string("base_topic", std::string(info->default_base_topic));
+    route.silence_after = std::chrono::seconds(in.optional_int("silence_after_s", 25 * 3600, 60, 30 * 86400));
     in.reject_unknown_keys();
     config.drivers.push_back(std::move(route));
   }
   if (config.drivers.empty()) {
     // No [[drivers]]: route every known publisher at its usual base topic.
     for (const auto& known : drivers::known_drivers())
-      config.drivers.push_back({std::string(known.name), std::string(known.default_base_topic), 0});
+      config.drivers.push_back({std::string(known.name), std::string(known.default_base_topic)});
   }
 
   for (const toml::table* table : top.table_array("devices")) {
@@ -115,6 +156,8 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
       in.fail_at(*table->get("id"), "id", "device '" + device.id + "' is listed twice");
     config.devices.emplace(device.id, std::move(device));
   }
+
+  for (const toml::table* table : top.table_array("mapped")) config.mapped.push_back(read_mapped(*table, file));
 
   top.reject_unknown_keys();
   return config;

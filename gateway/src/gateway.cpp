@@ -13,6 +13,7 @@
 #include "eg/gateway/store.hpp"
 #include "eldercare/v1/gateway_status.pb.h"
 #include "rate_limited_log.hpp"
+#include "silence_watch.hpp"
 #include "uuid.hpp"
 
 #ifndef EG_VERSION
@@ -47,9 +48,17 @@ struct Gateway::Impl {
         clock(c),
         flush_timer(io_context),
         status_timer(io_context),
+        silence_timer(io_context),
         bad_input_log(std::chrono::seconds(60)) {
+    for (const auto& spec : config.mapped) {
+      // First: an installer's mapping is more specific than a publisher's
+      // catch-all base topic. Validated when the config was read.
+      auto& driver = router.own(std::move(drivers::make_mapped_json_driver(spec)).value());
+      for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
+    }
     for (const auto& route : config.drivers) {
       auto& driver = router.own(drivers::make_driver(route.driver, drivers::DriverOptions{route.base_topic}));
+      silence_limit[&driver] = route.silence_after;
       for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
     }
   }
@@ -94,11 +103,13 @@ struct Gateway::Impl {
     upstream->start();
     local->start();
     schedule_status();
+    schedule_silence_check();
   }
 
   void stop(std::function<void()> done) {
     stopping = true;
     status_timer.cancel();
+    silence_timer.cancel();
     auto finish = [this, done = std::move(done)] {
       try {
         store->flush();
@@ -145,7 +156,37 @@ struct Gateway::Impl {
       reject(message, driver ? driver->name() : "none", result.error(), now);
       return;
     }
+    if (driver != nullptr && !result.value().empty()) {
+      auto limit = silence_limit.find(driver);
+      if (limit != silence_limit.end()) silence.heard(result.value().front().device_id(), now, limit->second);
+    }
     for (auto& event : result.value()) forward_event(std::move(event), now);
+  }
+
+  // Checked once a minute: a device past its silence limit becomes a health
+  // event, as if it had said so itself.
+  void check_silence() {
+    WallTime now = clock.wall_now();
+    for (const auto& device : silence.newly_silent(now)) {
+      metrics.add("devices_silent_total");
+      spdlog::warn("DEVICE_SILENT device=\"{}\"", device);
+      eldercare::v1::SensorEvent event;
+      event.set_device_id(device);
+      event.set_kind(eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+      event.mutable_device_health()->set_condition(eldercare::v1::DeviceHealthPayload::CONDITION_SILENT);
+      *event.mutable_received_time() = to_timestamp(now);
+      event.set_driver("gateway");
+      forward_event(std::move(event), now);
+    }
+  }
+
+  void schedule_silence_check() {
+    silence_timer.expires_after(std::chrono::seconds(60));
+    silence_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      check_silence();
+      schedule_silence_check();
+    });
   }
 
   void reject(const InboundMessage& message, std::string_view driver, const drivers::DecodeError& error, WallTime now) {
@@ -285,6 +326,9 @@ struct Gateway::Impl {
   std::unique_ptr<MqttLink> upstream;
   asio::steady_timer flush_timer;
   asio::steady_timer status_timer;
+  asio::steady_timer silence_timer;
+  SilenceWatch silence;
+  std::map<const drivers::Driver*, std::chrono::seconds> silence_limit;
   std::unique_ptr<asio::steady_timer> goodbye_timer;
   bool flush_scheduled = false;
   bool stopping = false;
@@ -309,6 +353,12 @@ void Gateway::stop(std::function<void()> done) {
 }
 const Metrics& Gateway::metrics() const {
   return impl_->metrics;
+}
+void Gateway::reload_devices(std::map<std::string, DeviceEntry, std::less<>> devices) {
+  spdlog::info("DEVICES_RELOADED count={} was={}", devices.size(), impl_->config.devices.size());
+  impl_->config.devices = std::move(devices);
+  impl_->unregistered.clear();  // re-announce devices still missing from the new registry
+  impl_->metrics.add("device_registry_reloads_total");
 }
 std::string Gateway::upstream_topic(std::string_view leaf) const {
   return impl_->upstream_topic(leaf);

@@ -22,7 +22,7 @@ namespace {
 constexpr int kExitBadConfig = 2;
 constexpr int kExitRuntime = 1;
 
-int run(const eg::gateway::GatewayConfig& config) {
+int run(const eg::gateway::GatewayConfig& config, const std::string& config_path) {
   boost::asio::io_context io;
   eg::SystemClock clock;
   eg::gateway::Gateway gateway(io, config, clock);
@@ -41,6 +41,23 @@ int run(const eg::gateway::GatewayConfig& config) {
     sd_notify(0, "STOPPING=1");
     gateway.stop([&] { io.stop(); });
   });
+
+  // SIGHUP re-reads the file; a broken file keeps the running registry.
+  boost::asio::signal_set hangup(io, SIGHUP);
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](boost::system::error_code ec, int) {
+      if (ec) return;
+      sd_notify(0, "RELOADING=1");
+      try {
+        gateway.reload_devices(eg::gateway::load_config(config_path).devices);
+      } catch (const eg::gateway::ConfigError& error) {
+        spdlog::error("CONFIG_RELOAD_REJECTED {} (keeping the running device registry)", error.what());
+      }
+      sd_notify(0, "READY=1");
+      wait_hangup();
+    });
+  };
+  wait_hangup();
 
   // systemd watchdog: pet it from the loop, so a stuck loop gets restarted.
   boost::asio::steady_timer watchdog(io);
@@ -91,7 +108,7 @@ int main(int argc, char** argv) {
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   try {
-    return run(config);
+    return run(config, path);
   } catch (const std::exception& error) {
     spdlog::critical("GATEWAY_FAILED reason=\"{}\"", error.what());
     return kExitRuntime;

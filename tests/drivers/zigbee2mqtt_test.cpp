@@ -162,3 +162,128 @@ TEST_CASE("zigbee2mqtt bad payloads are typed errors with a reason", "[drivers][
   // A rejected message changes no remembered state: the same state, valid, is still new.
   CHECK(z2m.events("zigbee2mqtt/radar", R"({"gas":true})").size() == 1);
 }
+
+TEST_CASE("zigbee2mqtt OWON status gives fall, presence and bed; posture changes are not fall changes",
+          "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/owon_radar";
+  auto on_bed = z2m.events(topic, R"({"status":"on_the_bed","breathing_rate":15})");
+  REQUIRE(on_bed.size() == 4);  // first message: fall none, present, in bed, vitals
+  CHECK(on_bed[0].fall().state() == v1::FallPayload::STATE_NONE);
+  CHECK(on_bed[1].presence().present());
+  CHECK(on_bed[2].bed_state().state() == v1::BedPayload::STATE_IN_BED);
+
+  // Bed exit: on_the_bed -> occupied. Still no fall, still present: only the bed changes.
+  auto bed_exit = z2m.events(topic, R"({"status":"occupied","breathing_rate":15})");
+  REQUIRE(bed_exit.size() == 1);
+  CHECK(bed_exit[0].kind() == v1::EVENT_KIND_BED);
+  CHECK(bed_exit[0].bed_state().state() == v1::BedPayload::STATE_OUT_OF_BED);
+  CHECK(z2m.events(topic, R"({"status":"sitting","breathing_rate":15})").empty());
+
+  // A person who is falling is present; presence does not change.
+  auto falling = z2m.events(topic, R"({"status":"falling","breathing_rate":15})");
+  REQUIRE(falling.size() == 1);
+  CHECK(falling[0].fall().state() == v1::FallPayload::STATE_DETECTED);
+  CHECK(falling[0].fall().vendor_state() == "falling");
+
+  // An unmapped code says nothing about any aspect.
+  CHECK(z2m.events(topic, R"j({"status":"Unknown (9)","breathing_rate":15})j").empty());
+  auto nobody = z2m.events(topic, R"({"status":"unoccupied"})");
+  REQUIRE(nobody.size() == 2);
+  CHECK(nobody[0].fall().state() == v1::FallPayload::STATE_NONE);
+  CHECK_FALSE(nobody[1].presence().present());
+}
+
+TEST_CASE("zigbee2mqtt a status that is not the OWON radar's is ignored, not an error", "[drivers][z2m]") {
+  Z2m z2m;
+  CHECK(z2m.events("zigbee2mqtt/plug", R"({"status":{"code":3},"contact":true})").size() == 1);
+  CHECK(z2m.events("zigbee2mqtt/valve", R"({"status":"idle"})").empty());
+}
+
+TEST_CASE("zigbee2mqtt fall radar 'unknown' is unknown, not a fall state", "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/hs2fd";
+  REQUIRE(z2m.events(topic, R"({"fall_status":"fall_alarm","occupancy":true})").size() == 2);
+  CHECK(z2m.events(topic, R"({"fall_status":"unknown","occupancy":true})").empty());
+  auto cleared = z2m.events(topic, R"({"fall_status":"normal","occupancy":true})");
+  REQUIRE(cleared.size() == 1);
+  CHECK(cleared[0].fall().state() == v1::FallPayload::STATE_NONE);
+}
+
+TEST_CASE("zigbee2mqtt bed strap occupancy is the bed's, not the room's presence", "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/bed_strap";
+  auto out = z2m.events(topic, R"({"occupancy":false,"work_state":"none_5min"})");
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].kind() == v1::EVENT_KIND_BED);
+  CHECK(out[0].bed_state().state() == v1::BedPayload::STATE_OUT_OF_BED);
+  // work_state not reported yet (HA mock null): the strap's occupancy alone says in bed.
+  auto in = z2m.events(topic, R"({"occupancy":true,"work_state":null})");
+  REQUIRE(in.size() == 1);
+  CHECK(in[0].bed_state().state() == v1::BedPayload::STATE_IN_BED);
+}
+
+TEST_CASE("zigbee2mqtt pressure strap 'sit' is someone on the strap: in bed", "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/zg210z";
+  auto sit = z2m.events(topic, R"({"pressure_state":"sit"})");
+  REQUIRE(sit.size() == 1);
+  CHECK(sit[0].bed_state().state() == v1::BedPayload::STATE_IN_BED);
+  CHECK(z2m.events(topic, R"({"pressure_state":"sedentary"})").empty());
+  auto vacant = z2m.events(topic, R"({"pressure_state":"none"})");
+  REQUIRE(vacant.size() == 1);
+  CHECK(vacant[0].bed_state().state() == v1::BedPayload::STATE_OUT_OF_BED);
+}
+
+TEST_CASE("zigbee2mqtt a concentration is reported when it changes; an absent one is unknown, not a change",
+          "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/tuya_gas";
+  REQUIRE(z2m.events(topic, R"({"gas":true})").size() == 1);
+  auto reading = z2m.events(topic, R"({"gas":true,"gas_value":12.5})");  // first concentration
+  REQUIRE(reading.size() == 1);
+  CHECK(reading[0].gas().alarm());
+  CHECK(reading[0].gas().concentration_lel_percent() == Approx(12.5));
+  CHECK(z2m.events(topic, R"({"gas":true,"gas_value":12.5})").empty());
+  CHECK(z2m.events(topic, R"({"gas_alarm_1":false,"gas_alarm_2":true})").empty());  // no value: not a change
+  auto higher = z2m.events(topic, R"({"gas":true,"gas_value":30})");
+  REQUIRE(higher.size() == 1);
+  CHECK(higher[0].gas().concentration_lel_percent() == Approx(30));
+
+  REQUIRE(z2m.events("zigbee2mqtt/pa44z", R"({"smoke":false,"smoke_concentration":0})").size() == 1);
+  CHECK(z2m.events("zigbee2mqtt/pa44z", R"({"smoke":false})").empty());
+  CHECK(z2m.events("zigbee2mqtt/pa44z", R"({"smoke":false,"smoke_concentration":3})").size() == 1);
+}
+
+TEST_CASE("zigbee2mqtt IAS zones with both alarm bits publish <type>_alarm_1 and _2", "[drivers][z2m]") {
+  Z2m z2m;
+  auto sos = z2m.events("zigbee2mqtt/sos", R"({"sos_alarm_1":false,"sos_alarm_2":true})");
+  REQUIRE(sos.size() == 1);
+  CHECK(sos[0].kind() == v1::EVENT_KIND_SOS_CALL);
+  CHECK(sos[0].sos().active());
+  // Contact stays inverted in this form: false = open.
+  auto door = z2m.events("zigbee2mqtt/door", R"({"contact_alarm_1":false,"contact_alarm_2":true})");
+  REQUIRE(door.size() == 1);
+  CHECK(door[0].door().open());
+  auto pir = z2m.events("zigbee2mqtt/pir", R"({"occupancy_alarm_1":true,"occupancy_alarm_2":false})");
+  REQUIRE(pir.size() == 1);
+  CHECK(pir[0].presence().present());
+  auto co = z2m.events("zigbee2mqtt/co", R"({"carbon_monoxide":true})");
+  REQUIRE(co.size() == 1);
+  CHECK(co[0].kind() == v1::EVENT_KIND_GAS);
+  CHECK(co[0].gas().alarm());
+}
+
+TEST_CASE("zigbee2mqtt bridge/event with odd field types is an error or ignored, never a throw", "[drivers][z2m]") {
+  Z2m z2m;
+  const std::string topic = "zigbee2mqtt/bridge/event";
+  CHECK(z2m.events(topic, R"({"type":5,"data":{}})").empty());
+  CHECK(z2m.events(topic, R"({"type":"device_joined","data":{"friendly_name":"x"}})").empty());
+  auto no_name = z2m.decode(topic, R"({"type":"device_leave","data":{"friendly_name":null,"ieee_address":7}})");
+  REQUIRE_FALSE(no_name.ok());
+  CHECK(no_name.error().code == DecodeError::Code::kMalformed);
+  auto by_ieee = z2m.events(topic, R"({"type":"device_leave","data":{"friendly_name":null,"ieee_address":"0x90fd"}})");
+  REQUIRE(by_ieee.size() == 1);
+  CHECK(by_ieee[0].device_id() == "0x90fd");
+  CHECK(by_ieee[0].device_health().condition() == v1::DeviceHealthPayload::CONDITION_LEFT_NETWORK);
+}

@@ -115,3 +115,27 @@ TEST_CASE("eldercare-gatewayd --check-config exits 2 with one line naming file a
   auto missing_file = eg::test::run_command({EG_GATEWAYD, "--check-config", dir.file("absent.toml")});
   CHECK(missing_file.exit_code == 2);
 }
+
+TEST_CASE("config: an installer's mapped JSON device is read and checked", "[gateway][config]") {
+  std::string mapped = kMinimal + R"(
+[[mapped]]
+name = "acme-bed"
+topics = ["acme/+/vitals"]
+kind = "vitals"
+device_topic_level = 1
+[[mapped.fields]]
+target = "heart_rate_bpm"
+pointer = "/data/hr"
+)";
+  auto config = parse_config(mapped, "gw.toml");
+  REQUIRE(config.mapped.size() == 1);
+  CHECK(config.mapped[0].name == "acme-bed");
+  CHECK(config.mapped[0].fields.at(0).pointer == "/data/hr");
+
+  std::string wrong_target = mapped;
+  wrong_target.replace(wrong_target.find("heart_rate_bpm"), 14, "open");
+  CHECK(error_of(wrong_target).starts_with("gw.toml:11:1: mapped 'acme-bed': field 'open' does not belong"));
+  std::string bad_kind = mapped;
+  bad_kind.replace(bad_kind.find("\"vitals\""), 8, "\"pulse\"");
+  CHECK(error_of(bad_kind).starts_with("gw.toml:14:8: mapped.kind: unknown kind 'pulse'"));
+}

@@ -116,3 +116,40 @@ TEST_CASE("gatewayd continues its sequence numbers after a restart", "[integrati
   }
   CHECK(sequences == std::vector<std::uint64_t>{1, 2, 3, 4});
 }
+
+TEST_CASE("gatewayd re-reads its device registry on SIGHUP and keeps it when the new file is broken",
+          "[integration][process]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  std::string config = write_config(dir, broker);
+  eg::test::TestMqttClient platform(broker.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-proc/event");
+  eg::test::TestMqttClient sensors(broker.uri(), "sensors");
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", config}, dir.file("gateway.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }));
+
+  auto next_event = [&] {
+    auto message = platform.next(10s);
+    REQUIRE(message.has_value());
+    v1::SensorEvent event;
+    REQUIRE(event.ParseFromString(message->payload));
+    return event;
+  };
+  sensors.publish("zigbee2mqtt/hall_door", R"({"contact":false})");
+  CHECK(next_event().resident_id().empty());
+
+  std::ofstream(config, std::ios::app) << "\n[[devices]]\nid = \"hall_door\"\nresident = \"r-12\"\nroom = \"12\"\n";
+  gateway.signal(SIGHUP);
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "DEVICES_RELOADED count=1"); }));
+  sensors.publish("zigbee2mqtt/hall_door", R"({"contact":true})");
+  auto registered = next_event();
+  CHECK(registered.resident_id() == "r-12");
+  CHECK(registered.room() == "12");
+
+  std::ofstream(config, std::ios::app) << "\n[[devices]]\nid = 7\n";  // broken: id must be a string
+  gateway.signal(SIGHUP);
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "CONFIG_RELOAD_REJECTED"); }));
+  sensors.publish("zigbee2mqtt/hall_door", R"({"contact":false})");
+  CHECK(next_event().resident_id() == "r-12");
+  CHECK(gateway.stop() == 0);
+}

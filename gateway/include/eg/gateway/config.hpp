@@ -3,6 +3,7 @@
 // file and line: "gateway.toml:12:9: local.qos: expected an integer 0-2".
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -10,12 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "eg/common/toml_reader.hpp"
+#include "eg/drivers/mapped_json.hpp"
+
 namespace eg::gateway {
 
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+using ConfigError = eg::ConfigError;
 
 struct TlsConfig {
   bool enabled = false;
@@ -49,7 +50,10 @@ struct UpstreamBrokerConfig : BrokerConfig {
 struct DriverRoute {
   std::string driver;      // a name from eg::drivers::known_drivers()
   std::string base_topic;  // defaults to the publisher's usual base topic
-  int line = 0;            // where it was configured, for later error messages
+  // A device of this route silent for longer raises a CONDITION_SILENT health
+  // event. Default 25 h: Zigbee2MQTT's own mark for battery devices.
+  std::chrono::seconds silence_after{25 * 3600};
+  int line = 0;  // where it was configured, for later error messages
 };
 
 struct DeviceEntry {
@@ -69,6 +73,7 @@ struct GatewayConfig {
   UpstreamBrokerConfig upstream;
   std::vector<DriverRoute> drivers;
   std::map<std::string, DeviceEntry, std::less<>> devices;  // by DeviceEntry::id
+  std::vector<drivers::MappedSpec> mapped;                  // installer-described JSON devices ([[mapped]])
   std::uint16_t http_port = 0;                              // metrics/health endpoint on 127.0.0.1; 0: off
   int status_interval_s = 60;                               // how often GatewayStatus is refreshed upstream
 };

@@ -29,6 +29,10 @@ class Gateway {
   // and commits the store; `done` runs on the loop within about a second.
   void stop(std::function<void()> done);
 
+  // Replaces the device registry (SIGHUP): later events get the new
+  // resident/room/bed. Other settings need a restart.
+  void reload_devices(std::map<std::string, DeviceEntry, std::less<>> devices);
+
   const Metrics& metrics() const;
   // Upstream topic for a message type: <prefix>/<site>/<gateway>/<leaf>.
   std::string upstream_topic(std::string_view leaf) const;

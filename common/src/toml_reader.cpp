@@ -1,6 +1,6 @@
-#include "toml_reader.hpp"
+#include "eg/common/toml_reader.hpp"
 
-namespace eg::gateway {
+namespace eg {
 
 std::string position(const std::string& file, const toml::source_region& where) {
   return file + ":" + std::to_string(where.begin.line) + ":" + std::to_string(where.begin.column);
@@ -51,6 +51,15 @@ std::int64_t TomlReader::optional_int(const char* key, std::int64_t fallback, st
   return *value;
 }
 
+double TomlReader::optional_double(const char* key, double fallback) {
+  const toml::node* node = take(key);
+  if (node == nullptr) return fallback;
+  if (auto i = node->value_exact<std::int64_t>()) return static_cast<double>(*i);
+  auto value = node->value_exact<double>();
+  if (!value) fail_at(*node, key, "expected a number");
+  return *value;
+}
+
 bool TomlReader::optional_bool(const char* key, bool fallback) {
   const toml::node* node = take(key);
   if (node == nullptr) return fallback;
@@ -97,4 +106,4 @@ void TomlReader::reject_unknown_keys() const {
       throw ConfigError(position(file_, key.source()) + ": unknown key " + qualified(std::string(key.str())));
 }
 
-}  // namespace eg::gateway
+}  // namespace eg

@@ -9,9 +9,15 @@
 #include <string>
 #include <vector>
 
-#include "eg/gateway/config.hpp"
+#include <stdexcept>
 
-namespace eg::gateway {
+namespace eg {
+
+// A configuration or rule file problem, already formatted "file:line:col: reason".
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 std::string position(const std::string& file, const toml::source_region& where);
 
@@ -24,6 +30,7 @@ class TomlReader {
   std::string optional_string(const char* key, std::string fallback);
   std::int64_t optional_int(const char* key, std::int64_t fallback, std::int64_t min, std::int64_t max);
   bool optional_bool(const char* key, bool fallback);
+  double optional_double(const char* key, double fallback);
   std::vector<std::string> optional_string_array(const char* key);
   // A sub-table, or nullptr when absent; an error when present but not a table.
   const toml::table* optional_table(const char* key);
@@ -47,4 +54,4 @@ class TomlReader {
   std::set<std::string> seen_;
 };
 
-}  // namespace eg::gateway
+}  // namespace eg

@@ -1,0 +1,24 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "eg/drivers/driver.hpp"
+#include "state_cache.hpp"
+
+namespace eg::drivers {
+
+class KatiWatchDriver final : public Driver {
+ public:
+  KatiWatchDriver(std::string base_topic, std::chrono::minutes local_utc_offset);
+  std::string_view name() const override { return "kati"; }
+  std::vector<std::string> topic_filters() const override { return {base_topic_ + "/#"}; }
+  DecodeResult decode(const Message& message) override;
+
+ private:
+  std::string base_topic_;
+  std::chrono::minutes local_utc_offset_;
+  StateCache cache_;
+};
+
+}  // namespace eg::drivers

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "eg/drivers/driver.hpp"
+#include "state_cache.hpp"
+
+namespace eg::drivers {
+
+class WmbusmetersDriver final : public Driver {
+ public:
+  explicit WmbusmetersDriver(std::string base_topic);
+  std::string_view name() const override { return "wmbusmeters"; }
+  std::vector<std::string> topic_filters() const override { return {base_topic_ + "/#"}; }
+  DecodeResult decode(const Message& message) override;
+
+ private:
+  // What a smoke detector's last telegram said about its alarm history.
+  struct SmokeHistory {
+    std::optional<double> alarm_counter;
+    std::optional<std::string> last_alarm_date;
+  };
+
+  std::string base_topic_;
+  StateCache cache_;
+  std::map<std::string, SmokeHistory, std::less<>> smoke_;
+};
+
+}  // namespace eg::drivers
