@@ -98,6 +98,12 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
       in.fail_here("gateway.log_level: expected trace, debug, info, warn or error");
     config.http_port = static_cast<std::uint16_t>(in.optional_int("http_port", 0, 0, 65535));
     config.status_interval_s = static_cast<int>(in.optional_int("status_interval_s", 60, 1, 86400));
+    config.rules_file = in.optional_string("rules", "");
+    // A relative rule file lives beside the config that names it.
+    if (!config.rules_file.empty() && config.rules_file.front() != '/') {
+      auto slash = file.rfind('/');
+      if (slash != std::string::npos) config.rules_file = file.substr(0, slash + 1) + config.rules_file;
+    }
     in.reject_unknown_keys();
   }
 
@@ -158,6 +164,31 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
   }
 
   for (const toml::table* table : top.table_array("mapped")) config.mapped.push_back(read_mapped(*table, file));
+
+  for (const toml::table* table : top.table_array("residents")) {
+    TomlReader in(*table, file, "residents");
+    ResidentEntry resident;
+    resident.id = in.required_string("id");
+    resident.flags = in.optional_string_array("flags");
+    if (const toml::table* overrides = in.optional_table("overrides"))
+      for (const auto& [key, node] : *overrides) {
+        auto value = node.value<double>();
+        if (!value || !(node.is_integer() || node.is_floating_point()))
+          in.fail_at(node, "overrides", "'" + std::string(key.str()) + "' must be a number");
+        resident.overrides[std::string(key.str())] = *value;
+      }
+    in.reject_unknown_keys();
+    config.residents.push_back(std::move(resident));
+  }
+
+  if (const toml::table* escalation = top.optional_table("escalation")) {
+    TomlReader in(*escalation, file, "escalation");
+    auto& e = config.escalation;
+    e.local_alarm_topic = in.optional_string("local_alarm_topic", e.local_alarm_topic);
+    e.nurse_station_topic = in.optional_string("nurse_station_topic", e.nurse_station_topic);
+    e.local_command_topic = in.optional_string("local_command_topic", e.local_command_topic);
+    in.reject_unknown_keys();
+  }
 
   top.reject_unknown_keys();
   return config;

@@ -7,10 +7,12 @@
 #include <map>
 #include <set>
 
+#include "alerting.hpp"
 #include "eg/drivers/registry.hpp"
 #include "eg/drivers/router.hpp"
 #include "eg/gateway/mqtt_link.hpp"
 #include "eg/gateway/store.hpp"
+#include "eldercare/v1/command.pb.h"
 #include "eldercare/v1/gateway_status.pb.h"
 #include "rate_limited_log.hpp"
 #include "silence_watch.hpp"
@@ -42,14 +44,15 @@ std::string printable(std::string_view bytes, std::size_t limit = 120) {
 }  // namespace
 
 struct Gateway::Impl {
-  Impl(asio::io_context& io_context, GatewayConfig cfg, const Clock& c)
+  Impl(asio::io_context& io_context, GatewayConfig cfg, const Clock& c, std::optional<rules::RuleSet> rule_set)
       : io(io_context),
         config(std::move(cfg)),
         clock(c),
         flush_timer(io_context),
         status_timer(io_context),
         silence_timer(io_context),
-        bad_input_log(std::chrono::seconds(60)) {
+        bad_input_log(std::chrono::seconds(60)),
+        pending_rules(std::move(rule_set)) {
     for (const auto& spec : config.mapped) {
       // First: an installer's mapping is more specific than a publisher's
       // catch-all base topic. Validated when the config was read.
@@ -70,6 +73,18 @@ struct Gateway::Impl {
     started = clock.wall_now();
     store = std::make_unique<Store>(config.database);
     last_sequence = store->last_sequence();
+    if (pending_rules) {
+      alerting = std::make_unique<Alerting>(
+          io, std::move(*pending_rules), config, clock, metrics,
+          Alerting::Hooks{[this](eldercare::v1::AlertTransition t) { emit_transition(std::move(t)); },
+                          [this](const std::string& topic, std::string payload) {
+                            local->publish(topic, std::move(payload), 1, false, [this](bool ok) {
+                              if (!ok) metrics.add("local_publish_failures_total");
+                            });
+                          },
+                          [this](std::string_view snapshot) { write([&] { store->save_engine_state(snapshot); }); }});
+      pending_rules.reset();
+    }
     spdlog::info("GATEWAY_STARTING gateway={} site={} database={} last_sequence={} undelivered={}", config.gateway_id,
                  config.site, config.database, last_sequence, store->undelivered_count());
 
@@ -78,7 +93,9 @@ struct Gateway::Impl {
     up.max_inflight = config.upstream.max_inflight;
     up.log_name = "upstream";
     up.will = LastWill{upstream_topic("status"), status_message(false, true), 1, true};
+    up.subscriptions = {upstream_topic("command")};
     upstream = std::make_unique<MqttLink>(io, up);
+    upstream->on_message([this](InboundMessage m) { handle_command(m, "platform"); });
     upstream->on_connection([this](bool connected) {
       metrics.set("upstream_connected", connected ? 1 : 0);
       if (!connected) return;
@@ -91,15 +108,18 @@ struct Gateway::Impl {
     local_options.log_name = "local";
     for (const auto& filter : router.filters()) local_options.subscriptions.push_back(filter);
     for (const auto& filter : config.local.topics) local_options.subscriptions.push_back(filter);
+    if (alerting) local_options.subscriptions.push_back(config.escalation.local_command_topic);
     local = std::make_unique<MqttLink>(io, local_options);
     local->on_message([this](InboundMessage m) { handle_local(std::move(m)); });
     local->on_connection([this](bool connected) {
       metrics.set("local_connected", connected ? 1 : 0);
       if (!connected) return;
-      spdlog::info("GATEWAY_READY subscriptions={}", router.filters().size() + config.local.topics.size());
+      spdlog::info("GATEWAY_READY subscriptions={} rules={}", router.filters().size() + config.local.topics.size(),
+                   alerting ? config.rules_file : "none");
       if (on_ready) std::exchange(on_ready, nullptr)();
     });
 
+    if (alerting) alerting->start(store->load_engine_state());
     upstream->start();
     local->start();
     schedule_status();
@@ -110,6 +130,7 @@ struct Gateway::Impl {
     stopping = true;
     status_timer.cancel();
     silence_timer.cancel();
+    if (alerting) alerting->stop();
     auto finish = [this, done = std::move(done)] {
       try {
         store->flush();
@@ -147,6 +168,7 @@ struct Gateway::Impl {
 
   void handle_local(InboundMessage message) {
     if (stopping) return;  // the broker keeps it for our persistent session
+    if (alerting && message.topic == config.escalation.local_command_topic) return handle_command(message, "console");
     WallTime now = clock.wall_now();
     metrics.add("messages_received_total");
     drivers::Message in{message.topic, message.payload, now, message.retained};
@@ -222,7 +244,58 @@ struct Gateway::Impl {
     std::string payload = event.SerializeAsString();
     write([&] { store->append_event(event.sequence(), event.id(), payload, received); });
     metrics.add("events_total");
-    outbox.emplace(event.sequence(), std::move(payload));
+    outbox.emplace(event.sequence(), Pending{"event", std::move(payload)});
+    if (alerting) alerting->on_event(event);
+    pump();
+  }
+
+  // An alert transition takes the next number in the same sequence space as
+  // events, so the platform sees one gap-free stream.
+  void emit_transition(eldercare::v1::AlertTransition transition) {
+    transition.set_sequence(++last_sequence);
+    std::string payload = transition.SerializeAsString();
+    write([&] {
+      store->append_event(transition.sequence(), transition.alert_id() + "#" + std::to_string(transition.sequence()),
+                          payload, clock.wall_now(), "alert");
+    });
+    outbox.emplace(transition.sequence(), Pending{"alert", std::move(payload)});
+    pump();
+  }
+
+  // Downlink: acknowledgements and resolutions for the rule engine, a ping,
+  // a request to re-send. Bad commands are kept and counted like bad payloads.
+  void handle_command(const InboundMessage& message, std::string_view channel) {
+    metrics.add("commands_received_total");
+    eldercare::v1::Command command;
+    if (!command.ParseFromString(message.payload)) {
+      reject(message, "command",
+             drivers::DecodeError{drivers::DecodeError::Code::kMalformed, "not a protobuf eldercare.v1.Command"},
+             clock.wall_now());
+      return;
+    }
+    spdlog::info("COMMAND_RECEIVED id={} actor={} channel={} body={}", command.id(), command.actor(), channel,
+                 static_cast<int>(command.body_case()));
+    if (command.has_ping()) {
+      if (upstream->connected()) publish_status();
+    } else if (command.has_resend_from()) {
+      resend_from(command.resend_from().from_sequence());
+    } else if (alerting) {
+      alerting->on_command(command, channel);
+    }
+  }
+
+  void resend_from(std::uint64_t from) {
+    std::vector<OutboxRow> rows;
+    try {
+      rows = store->rows_from(from, 100'000);
+    } catch (const StoreError& error) {
+      spdlog::error("RESEND_FAILED from={} reason=\"{}\"", from, error.what());
+      return;
+    }
+    for (auto& row : rows)
+      if (!inflight.contains(row.sequence)) outbox.insert_or_assign(row.sequence, Pending{row.leaf, row.payload});
+    metrics.add("resend_requests_total");
+    spdlog::info("RESEND from={} rows={}", from, rows.size());
     pump();
   }
 
@@ -236,7 +309,8 @@ struct Gateway::Impl {
       auto node = outbox.extract(outbox.begin());
       std::uint64_t sequence = node.key();
       inflight.insert(std::move(node));
-      upstream->publish(upstream_topic("event"), inflight.at(sequence), config.upstream.qos, false,
+      const Pending& message = inflight.at(sequence);
+      upstream->publish(upstream_topic(message.leaf), message.payload, config.upstream.qos, false,
                         [this, sequence](bool delivered) { on_event_published(sequence, delivered); });
     }
     metrics.set("upstream_backlog", outbox.size() + inflight.size());
@@ -337,13 +411,19 @@ struct Gateway::Impl {
   std::uint64_t last_sequence = 0;
   WallTime started;
   std::set<std::string> unregistered;
-  std::map<std::uint64_t, std::string> outbox;    // sequence -> serialized event, not yet sent
-  std::map<std::uint64_t, std::string> inflight;  // sent, awaiting PUBACK
+  struct Pending {
+    std::string leaf;  // upstream topic leaf: "event" or "alert"
+    std::string payload;
+  };
+  std::optional<rules::RuleSet> pending_rules;  // handed to `alerting` at start
+  std::unique_ptr<Alerting> alerting;
+  std::map<std::uint64_t, Pending> outbox;    // sequence -> message, not yet sent
+  std::map<std::uint64_t, Pending> inflight;  // sent, awaiting PUBACK
   std::function<void()> on_ready;
 };
 
-Gateway::Gateway(asio::io_context& io, GatewayConfig config, const Clock& clock)
-    : impl_(std::make_unique<Impl>(io, std::move(config), clock)) {}
+Gateway::Gateway(asio::io_context& io, GatewayConfig config, const Clock& clock, std::optional<rules::RuleSet> rules)
+    : impl_(std::make_unique<Impl>(io, std::move(config), clock, std::move(rules))) {}
 Gateway::~Gateway() = default;
 void Gateway::start(std::function<void()> on_ready) {
   impl_->start(std::move(on_ready));

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <iostream>
 
+#include "alerting.hpp"
 #include "eg/gateway/config.hpp"
 #include "eg/gateway/gateway.hpp"
 #include "eg/gateway/store.hpp"
@@ -22,10 +23,11 @@ namespace {
 constexpr int kExitBadConfig = 2;
 constexpr int kExitRuntime = 1;
 
-int run(const eg::gateway::GatewayConfig& config, const std::string& config_path) {
+int run(const eg::gateway::GatewayConfig& config, std::optional<eg::rules::RuleSet> rules,
+        const std::string& config_path) {
   boost::asio::io_context io;
   eg::SystemClock clock;
-  eg::gateway::Gateway gateway(io, config, clock);
+  eg::gateway::Gateway gateway(io, config, clock, std::move(rules));
   try {
     gateway.start([] { sd_notify(0, "READY=1"); });
   } catch (const eg::gateway::StoreError& error) {
@@ -84,8 +86,10 @@ int main(int argc, char** argv) {
   CLI::App app{"Eldercare Gateway: sensor alarms from the room to the street-level eldercare platform"};
   std::string config_path = "/etc/eldercare/gateway.toml";
   std::string check_config_path;
+  std::string check_rules_path;
   app.add_option("-c,--config", config_path, "Configuration file (TOML)")->capture_default_str();
   app.add_option("--check-config", check_config_path, "Validate a configuration file and exit (0 ok, 2 bad)");
+  app.add_option("--check-rules", check_rules_path, "Validate a rule file and exit (0 ok, 2 bad)");
   app.set_version_flag("--version", std::string("eldercare-gatewayd ") + EG_VERSION);
   CLI11_PARSE(app, argc, argv);
 
@@ -93,22 +97,36 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("gateway", stderr_sink));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
 
+  if (!check_rules_path.empty()) {
+    try {
+      auto rules = eg::rules::load_rules(check_rules_path);
+      std::cout << check_rules_path << ": ok (" << rules.rules.size() << " rules, " << rules.ladders.size()
+                << " ladders)\n";
+      return 0;
+    } catch (const eg::ConfigError& error) {
+      std::cerr << error.what() << "\n";
+      return kExitBadConfig;
+    }
+  }
+
   const std::string& path = check_config_path.empty() ? config_path : check_config_path;
   eg::gateway::GatewayConfig config;
+  std::optional<eg::rules::RuleSet> rules;
   try {
     config = eg::gateway::load_config(path);
-  } catch (const eg::gateway::ConfigError& error) {
+    if (!config.rules_file.empty()) rules = eg::gateway::load_rule_set(config);
+  } catch (const eg::ConfigError& error) {
     std::cerr << error.what() << "\n";
     return kExitBadConfig;
   }
   if (!check_config_path.empty()) {
     std::cout << path << ": ok (gateway " << config.gateway_id << ", " << config.drivers.size() << " driver routes, "
-              << config.devices.size() << " devices)\n";
+              << config.devices.size() << " devices, " << (rules ? rules->rules.size() : 0) << " rules)\n";
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));
   try {
-    return run(config, path);
+    return run(config, std::move(rules), path);
   } catch (const std::exception& error) {
     spdlog::critical("GATEWAY_FAILED reason=\"{}\"", error.what());
     return kExitRuntime;

@@ -28,6 +28,15 @@ constexpr const char* kMigrations[] = {
       received_ms INTEGER NOT NULL
     );
     )sql",
+    // 2: alert transitions share the outbox (and the sequence space) with
+    // events, told apart by their upstream topic leaf; the rule engine's state.
+    R"sql(
+    ALTER TABLE events ADD COLUMN leaf TEXT NOT NULL DEFAULT 'event';
+    CREATE TABLE engine_state (
+      id       INTEGER PRIMARY KEY CHECK (id = 1),
+      snapshot TEXT NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace
@@ -52,7 +61,8 @@ Store::Store(const std::string& path) : path_(path) {
   exec("PRAGMA synchronous=NORMAL");
   exec("PRAGMA foreign_keys=ON");
   migrate();
-  insert_event_ = prepare("INSERT INTO events(sequence, event_id, payload, received_ms) VALUES(?,?,?,?)");
+  insert_event_ = prepare("INSERT INTO events(sequence, event_id, payload, received_ms, leaf) VALUES(?,?,?,?,?)");
+  save_engine_state_ = prepare("INSERT OR REPLACE INTO engine_state(id, snapshot) VALUES(1, ?)");
   mark_delivered_ = prepare("UPDATE events SET delivered=1 WHERE sequence=?");
   insert_dead_letter_ = prepare("INSERT INTO dead_letters(topic, payload, reason, received_ms) VALUES(?,?,?,?)");
 }
@@ -133,15 +143,44 @@ std::uint64_t Store::undelivered_count() {
   return static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0));
 }
 
-void Store::append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload,
-                         WallTime received) {
+void Store::append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received,
+                         std::string_view leaf) {
   begin_if_needed();
   sqlite3_stmt* s = insert_event_.get();
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(sequence));
   sqlite3_bind_text(s, 2, event_id.data(), static_cast<int>(event_id.size()), SQLITE_STATIC);
   sqlite3_bind_blob(s, 3, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, to_ms(received));
+  sqlite3_bind_text(s, 5, leaf.data(), static_cast<int>(leaf.size()), SQLITE_STATIC);
   step_done(s);
+}
+
+std::vector<OutboxRow> Store::rows_from(std::uint64_t from, std::size_t limit) {
+  auto statement =
+      prepare("SELECT sequence, leaf, payload, delivered FROM events WHERE sequence >= ? ORDER BY sequence LIMIT ?");
+  sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(from));
+  sqlite3_bind_int64(statement.get(), 2, static_cast<sqlite3_int64>(limit));
+  std::vector<OutboxRow> out;
+  while (sqlite3_step(statement.get()) == SQLITE_ROW) {
+    auto* blob = static_cast<const char*>(sqlite3_column_blob(statement.get(), 2));
+    out.push_back({static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0)),
+                   reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 1)),
+                   std::string(blob ? blob : "", static_cast<std::size_t>(sqlite3_column_bytes(statement.get(), 2))),
+                   sqlite3_column_int(statement.get(), 3) != 0});
+  }
+  return out;
+}
+
+void Store::save_engine_state(std::string_view snapshot) {
+  begin_if_needed();
+  sqlite3_bind_text(save_engine_state_.get(), 1, snapshot.data(), static_cast<int>(snapshot.size()), SQLITE_STATIC);
+  step_done(save_engine_state_.get());
+}
+
+std::optional<std::string> Store::load_engine_state() {
+  auto statement = prepare("SELECT snapshot FROM engine_state WHERE id = 1");
+  if (sqlite3_step(statement.get()) != SQLITE_ROW) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 0)));
 }
 
 void Store::mark_delivered(std::uint64_t sequence) {

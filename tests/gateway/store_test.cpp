@@ -52,3 +52,34 @@ TEST_CASE("store: a corrupt database file is a clear error naming the file", "[g
 TEST_CASE("store: an unwritable location is a clear error", "[gateway][store]") {
   CHECK_THROWS_AS(Store("/nonexistent-dir/gateway.db"), StoreError);
 }
+
+TEST_CASE("store: events and alert transitions share one outbox, re-readable from a sequence", "[gateway][store]") {
+  eg::test::TempDir dir;
+  Store store(dir.file("gateway.db"));
+  store.append_event(1, "e-1", "event-1", eg::WallTime{});
+  store.append_event(2, "a-1", "transition-1", eg::WallTime{}, "alert");
+  store.append_event(3, "e-2", "event-2", eg::WallTime{});
+  store.mark_delivered(1);
+  store.flush();
+  auto rows = store.rows_from(2, 10);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].sequence == 2);
+  CHECK(rows[0].leaf == "alert");
+  CHECK(rows[0].payload == "transition-1");
+  CHECK_FALSE(rows[0].delivered);
+  CHECK(rows[1].leaf == "event");
+  CHECK(store.rows_from(1, 1).at(0).delivered);
+}
+
+TEST_CASE("store: the rule engine's state is saved and loaded whole", "[gateway][store]") {
+  eg::test::TempDir dir;
+  {
+    Store store(dir.file("gateway.db"));
+    CHECK_FALSE(store.load_engine_state().has_value());
+    store.save_engine_state("{\"version\":1}");
+    store.save_engine_state("{\"version\":1,\"alerts\":[]}");
+    store.flush();
+  }
+  Store reopened(dir.file("gateway.db"));
+  CHECK(reopened.load_engine_state() == std::optional<std::string>("{\"version\":1,\"alerts\":[]}"));
+}

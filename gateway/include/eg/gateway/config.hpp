@@ -63,6 +63,23 @@ struct DeviceEntry {
   std::string bed;
 };
 
+// A resident's rule settings (the registry side of the rule engine).
+struct ResidentEntry {
+  std::string id;
+  std::vector<std::string> flags;           // "dementia", "living_alone", ...
+  std::map<std::string, double> overrides;  // "<rule id>.<parameter>" -> value
+};
+
+// Where local escalation targets are told about alerts: MQTT topics on the
+// local broker, read by the room's alarm sounder and the nurse station console.
+struct EscalationConfig {
+  std::string local_alarm_topic = "eldercare/local/alarm";
+  std::string nurse_station_topic = "eldercare/local/nurse_station";
+  // Acknowledgements from the console or a resident's cancel button arrive
+  // here (protobuf eldercare.v1.Command), besides the platform's downlink.
+  std::string local_command_topic = "eldercare/local/command";
+};
+
 struct GatewayConfig {
   std::string source_file;
   std::string gateway_id;  // unique per edge box; part of every upstream topic
@@ -74,8 +91,11 @@ struct GatewayConfig {
   std::vector<DriverRoute> drivers;
   std::map<std::string, DeviceEntry, std::less<>> devices;  // by DeviceEntry::id
   std::vector<drivers::MappedSpec> mapped;                  // installer-described JSON devices ([[mapped]])
-  std::uint16_t http_port = 0;                              // metrics/health endpoint on 127.0.0.1; 0: off
-  int status_interval_s = 60;                               // how often GatewayStatus is refreshed upstream
+  std::string rules_file;  // rule pack (TOML), relative to this file; empty: no rule engine
+  std::vector<ResidentEntry> residents;
+  EscalationConfig escalation;
+  std::uint16_t http_port = 0;  // metrics/health endpoint on 127.0.0.1; 0: off
+  int status_interval_s = 60;   // how often GatewayStatus is refreshed upstream
 };
 
 // Reads and validates `path`. Throws ConfigError with "file:line:col: reason".

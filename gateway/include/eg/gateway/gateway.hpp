@@ -8,16 +8,21 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "eg/common/clock.hpp"
 #include "eg/gateway/config.hpp"
 #include "eg/gateway/metrics.hpp"
+#include "eg/rules/rule_set.hpp"
 
 namespace eg::gateway {
 
 class Gateway {
  public:
-  Gateway(boost::asio::io_context& io, GatewayConfig config, const Clock& clock);
+  // With `rules`, the rule engine raises and escalates alerts; without, the
+  // gateway only forwards events.
+  Gateway(boost::asio::io_context& io, GatewayConfig config, const Clock& clock,
+          std::optional<rules::RuleSet> rules = std::nullopt);
   ~Gateway();
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;

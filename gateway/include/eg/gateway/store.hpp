@@ -25,10 +25,13 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-struct StoredEvent {
+// One upstream message in the outbox: a SensorEvent ("event") or an
+// AlertTransition ("alert"), in the gateway's one sequence space.
+struct OutboxRow {
   std::uint64_t sequence;
-  std::string event_id;
-  std::string payload;  // serialized eldercare.v1.SensorEvent
+  std::string leaf;     // upstream topic leaf: "event" or "alert"
+  std::string payload;  // serialized protobuf
+  bool delivered;
 };
 
 struct DeadLetter {
@@ -47,11 +50,19 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Highest sequence ever stored (0 for a new database).
   std::uint64_t last_sequence();
-  void append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received);
+  // `leaf` names the upstream message type: "event" (SensorEvent, the
+  // default) or "alert" (AlertTransition, kept as the alerts' audit trail).
+  void append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received,
+                    std::string_view leaf = "event");
+  // Rows with sequence >= from, in order, at most `limit` (re-send on request).
+  std::vector<OutboxRow> rows_from(std::uint64_t from, std::size_t limit);
+  // The rule engine's state, one row, replaced on each save.
+  void save_engine_state(std::string_view snapshot);
+  std::optional<std::string> load_engine_state();
   void mark_delivered(std::uint64_t sequence);
   std::uint64_t undelivered_count();
   void add_dead_letter(const DeadLetter& letter);
@@ -83,6 +94,7 @@ class Store {
   Statement insert_event_;
   Statement mark_delivered_;
   Statement insert_dead_letter_;
+  Statement save_engine_state_;
 };
 
 }  // namespace eg::gateway

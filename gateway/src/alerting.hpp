@@ -1,0 +1,69 @@
+// The rule engine at work in the gateway: feeds it events and commands, turns
+// its wake-up requests into a timer, hands transitions to the gateway (which
+// numbers, stores and forwards them), carries deliveries to the escalation
+// targets, and keeps the engine's state in the store so a restart resumes every
+// ladder at its scheduled time. Loop thread only.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74 Asio under C++20 needs it
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "eg/common/clock.hpp"
+#include "eg/gateway/config.hpp"
+#include "eg/gateway/metrics.hpp"
+#include "eg/rules/engine.hpp"
+#include "eldercare/v1/command.pb.h"
+
+namespace eg::gateway {
+
+class Alerting {
+ public:
+  struct Hooks {
+    // Numbers, stores and forwards one transition upstream.
+    std::function<void(eldercare::v1::AlertTransition)> emit_transition;
+    // Publishes on the local broker (alarm sounder, nurse station console).
+    std::function<void(const std::string& topic, std::string payload)> publish_local;
+    // Stores the engine's state, in the same group commit as the transitions.
+    std::function<void(std::string_view snapshot)> save_state;
+  };
+
+  Alerting(boost::asio::io_context& io, rules::RuleSet rules, const GatewayConfig& config, const Clock& clock,
+           Metrics& metrics, Hooks hooks);
+
+  // Resumes from a saved state (alerts at their step, absence timers running
+  // through the downtime) and fires whatever fell due meanwhile.
+  void start(const std::optional<std::string>& saved_state);
+  void on_event(const eldercare::v1::SensorEvent& event);
+  // Acknowledge / Resolve; other command bodies are not the engine's.
+  void on_command(const eldercare::v1::Command& command, std::string_view arrived_on);
+  void stop();
+
+  std::size_t active_alerts() const { return engine_.active_alerts().size(); }
+
+ private:
+  void apply(rules::Output output);
+  void deliver(const rules::Delivery& delivery);
+  void schedule_wakeup();
+  void save_soon();
+
+  rules::Engine engine_;
+  const GatewayConfig& config_;
+  const Clock& clock_;
+  Metrics& metrics_;
+  Hooks hooks_;
+  boost::asio::steady_timer wakeup_;
+  boost::asio::steady_timer save_timer_;
+  bool save_pending_ = false;
+  bool stopped_ = false;
+};
+
+// Builds the rule set the config names: the rule file plus the residents of
+// the registry. Throws ConfigError (file:line for rule files).
+rules::RuleSet load_rule_set(const GatewayConfig& config);
+
+}  // namespace eg::gateway
