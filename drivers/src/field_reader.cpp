@@ -12,12 +12,26 @@ const json& empty_object() {
   return empty;
 }
 
+constexpr std::size_t kExcerptBytes = 80;
+
 // Numbers in reasons without trailing zeros ("[20, 300]", not "[20.000000, ...]").
 std::string number_text(double v) {
   return json(v).dump();
 }
 
 }  // namespace
+
+std::string excerpt_text(std::string_view text) {
+  if (text.size() <= kExcerptBytes) return std::string(text);
+  std::size_t cut = kExcerptBytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;  // continuation byte
+  return std::string(text.substr(0, cut)) + "...";
+}
+
+std::string excerpt(const json& value) {
+  // dump() cannot throw here: the parser only accepts valid UTF-8.
+  return excerpt_text(value.dump());
+}
 
 FieldReader::FieldReader(const json& object, FirstError& errors, std::string path)
     : object_(object.is_object() ? &object : &empty_object()), errors_(&errors), path_(std::move(path)) {}
@@ -36,7 +50,7 @@ std::optional<double> FieldReader::number(std::string_view key) {
   const json* v = find(key);
   if (v == nullptr) return std::nullopt;
   auto n = jv::as_number(*v);
-  if (!n) fail(DecodeError::Code::kWrongType, path_of(key) + " is not a number: " + v->dump());
+  if (!n) fail(DecodeError::Code::kWrongType, path_of(key) + " is not a number: " + excerpt(*v));
   return n;
 }
 
@@ -54,7 +68,7 @@ std::optional<std::string> FieldReader::text(std::string_view key) {
   const json* v = find(key);
   if (v == nullptr) return std::nullopt;
   auto s = jv::as_string(*v);
-  if (!s) fail(DecodeError::Code::kWrongType, path_of(key) + " is not a string: " + v->dump());
+  if (!s) fail(DecodeError::Code::kWrongType, path_of(key) + " is not a string: " + excerpt(*v));
   return s;
 }
 
@@ -62,7 +76,7 @@ std::optional<bool> FieldReader::boolean(std::string_view key) {
   const json* v = find(key);
   if (v == nullptr) return std::nullopt;
   auto b = jv::as_bool(*v);
-  if (!b) fail(DecodeError::Code::kWrongType, path_of(key) + " is not a boolean: " + v->dump());
+  if (!b) fail(DecodeError::Code::kWrongType, path_of(key) + " is not a boolean: " + excerpt(*v));
   return b;
 }
 
@@ -76,14 +90,14 @@ std::optional<std::string> FieldReader::identity(std::string_view key) {
   }
   if (v->is_number_unsigned()) return std::to_string(v->get<unsigned long long>());
   if (v->is_number_integer() && v->get<long long>() >= 0) return std::to_string(v->get<long long>());
-  fail(DecodeError::Code::kWrongType, path_of(key) + " is not an identifier: " + v->dump());
+  fail(DecodeError::Code::kWrongType, path_of(key) + " is not an identifier: " + excerpt(*v));
   return std::nullopt;
 }
 
 FieldReader FieldReader::child(std::string_view key) {
   const json* v = find(key);
   if (v != nullptr && !v->is_object()) {
-    fail(DecodeError::Code::kWrongType, path_of(key) + " is not an object: " + v->dump().substr(0, 80));
+    fail(DecodeError::Code::kWrongType, path_of(key) + " is not an object: " + excerpt(*v));
     v = nullptr;
   }
   return FieldReader(v != nullptr ? *v : empty_object(), *errors_, path_of(key));
@@ -92,7 +106,7 @@ FieldReader FieldReader::child(std::string_view key) {
 const json* FieldReader::array(std::string_view key) {
   const json* v = find(key);
   if (v != nullptr && !v->is_array()) {
-    fail(DecodeError::Code::kWrongType, path_of(key) + " is not an array: " + v->dump().substr(0, 80));
+    fail(DecodeError::Code::kWrongType, path_of(key) + " is not an array: " + excerpt(*v));
     return nullptr;
   }
   return v;

@@ -100,6 +100,12 @@ struct VitalsReading {
   void fill(eldercare::v1::VitalsPayload& out) const;
 };
 
+// A value for a rejection reason: JSON text (strings quoted), at most ~80
+// bytes, cut on a UTF-8 character boundary so the reason stays valid UTF-8 for
+// whoever serializes it.
+std::string excerpt(const nlohmann::json& value);
+std::string excerpt_text(std::string_view text);
+
 // The event's content without what changes when the state does not: times and
 // the retained flag. Used as a StateCache signature.
 std::string content_signature(const eldercare::v1::SensorEvent& event);

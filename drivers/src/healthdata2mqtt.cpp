@@ -66,7 +66,7 @@ DecodeResult HealthData2MqttDriver::decode(const Message& message) {
   auto stamp = in.text("timestamp");
   if (stamp) {
     sensor_time = jv::parse_iso8601_local(*stamp, local_utc_offset_);
-    if (!sensor_time) errors.fail(DecodeError::Code::kWrongType, "timestamp is not ISO 8601: " + *stamp);
+    if (!sensor_time) errors.fail(DecodeError::Code::kWrongType, "timestamp is not ISO 8601: " + excerpt_text(*stamp));
   }
   if (!in.has("data") && !errors.error())
     return DecodeError{DecodeError::Code::kMalformed, "blood pressure message has no data object"};

@@ -95,7 +95,8 @@ DecodeResult KatiWatchDriver::decode(const Message& message) {
   std::optional<WallTime> sensor_time;
   if (auto stamp = in.text("timeStamps")) {
     sensor_time = jv::parse_dmy_local(*stamp, local_utc_offset_);
-    if (!sensor_time) errors.fail(DecodeError::Code::kWrongType, "timeStamps is not DD/MM/YYYY HH:MM:SS: " + *stamp);
+    if (!sensor_time)
+      errors.fail(DecodeError::Code::kWrongType, "timeStamps is not DD/MM/YYYY HH:MM:SS: " + excerpt_text(*stamp));
   }
   if (errors.error()) return *errors.error();
   if (!imei) return DecodeError{DecodeError::Code::kMalformed, "message names no IMEI"};
@@ -138,7 +139,7 @@ DecodeResult KatiWatchDriver::decode(const Message& message) {
           item_time = jv::as_epoch_seconds(*stamp);
           if (!item_time)
             item.fail(DecodeError::Code::kWrongType,
-                      item.path_of("timestamp") + " is not epoch seconds: " + stamp->dump());
+                      item.path_of("timestamp") + " is not epoch seconds: " + excerpt(*stamp));
         }
         add_vitals(read_vitals(item), item_time);
       }

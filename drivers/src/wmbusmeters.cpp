@@ -105,7 +105,8 @@ DecodeResult WmbusmetersDriver::decode(const Message& message) {
   std::optional<WallTime> sensor_time;
   if (auto stamp = in.text("timestamp"); stamp && *stamp != kPlaceholderTimestamp) {
     sensor_time = jv::parse_iso8601(*stamp);
-    if (!sensor_time) errors.fail(DecodeError::Code::kWrongType, "timestamp is not ISO 8601 UTC: " + *stamp);
+    if (!sensor_time)
+      errors.fail(DecodeError::Code::kWrongType, "timestamp is not ISO 8601 UTC: " + excerpt_text(*stamp));
   }
   if (errors.error()) return *errors.error();
   if (!media) return DecodeError{DecodeError::Code::kMalformed, "telegram has no media"};

@@ -2,6 +2,7 @@
 //   run    publish a scenario's messages at real speed or faster
 //   watch  print what arrives upstream, protobuf decoded, one JSON line each
 //   decode read sensor messages as JSON lines on stdin, print the normalized events
+//   ack    acknowledge an alert as a nurse's console would
 #include <google/protobuf/util/json_util.h>
 
 #include <mqtt/async_client.h>
@@ -89,6 +90,21 @@ int watch(const std::string& broker, const std::string& filter, int count, doubl
   return (count == 0 || seen >= count) ? 0 : 1;
 }
 
+// Sends an acknowledgement, as a nurse's console or the platform would.
+int send_ack(const std::string& broker, const std::string& topic, const std::string& alert_id, const std::string& actor,
+             const std::string& channel) {
+  eldercare::v1::Command command;
+  command.set_id("sim-ack-" + std::to_string(::getpid()));
+  command.set_actor(actor);
+  command.set_channel(channel);
+  command.mutable_acknowledge()->set_alert_id(alert_id);
+  auto client = connect(broker, "eldercare-ack-" + std::to_string(::getpid()));
+  client->publish(mqtt::make_message(topic, command.SerializeAsString(), 1, false))->wait();
+  client->disconnect()->wait();
+  std::cerr << "sim: acknowledged " << alert_id << " as " << actor << " via " << channel << "\n";
+  return 0;
+}
+
 // One JSON line in, one JSON line out, in order, until end of input.
 int decode_stream() {
   eg::simulator::StreamDecoder decoder;
@@ -125,6 +141,14 @@ int main(int argc, char** argv) {
   watch_cmd->add_option("-n,--count", count, "Exit after this many messages (0: never)");
   watch_cmd->add_option("--timeout", timeout_s, "Exit after this many seconds");
 
+  auto* ack_cmd = app.add_subcommand("ack", "Acknowledge an alert (protobuf Command), as a console would");
+  std::string alert_id, actor = "nurse-demo", channel = "console", command_topic = "eldercare/local/command";
+  ack_cmd->add_option("alert_id", alert_id, "Alert id")->required();
+  ack_cmd->add_option("-b,--broker", broker, "Broker URI")->capture_default_str();
+  ack_cmd->add_option("-t,--topic", command_topic, "Command topic")->capture_default_str();
+  ack_cmd->add_option("--actor", actor, "Who acknowledges")->capture_default_str();
+  ack_cmd->add_option("--channel", channel, "Channel name")->capture_default_str();
+
   app.add_subcommand("decode",
                      "Decode JSON lines {\"publisher\"?, \"topic\", \"payload\"} from stdin: one "
                      "{\"events\":[...]} or {\"error\":...} line out per line in");
@@ -134,6 +158,7 @@ int main(int argc, char** argv) {
     if (run->parsed()) return run_scenario(scenario, broker, speed);
     if (watch_cmd->parsed()) return watch(broker, filter, count, timeout_s);
     if (app.got_subcommand("decode")) return decode_stream();
+    if (ack_cmd->parsed()) return send_ack(broker, command_topic, alert_id, actor, channel);
   } catch (const eg::simulator::ScenarioError& error) {
     std::cerr << error.what() << "\n";
     return 2;

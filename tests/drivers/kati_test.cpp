@@ -1,3 +1,5 @@
+#include <nlohmann/json.hpp>
+
 #include "driver_harness.hpp"
 
 namespace v1 = eldercare::v1;
@@ -183,6 +185,16 @@ TEST_CASE("kati bad payloads are typed errors with a reason and change no state"
   CHECK(kati.code(vitals, R"({"IMEI":"1","heartRate":72,"timeStamps":"31/02/2025 12:30:45"})") == Code::kWrongType);
   CHECK(kati.code(vitals, R"({"IMEI":["1"],"heartRate":72})") == Code::kWrongType);
   CHECK(kati.code(vitals, R"({"heartRate":72})") == Code::kMalformed);  // no IMEI
+  {
+    // A long non-ASCII value is cut for the reason on a character boundary:
+    // the reason stays valid UTF-8, so logging it as JSON cannot throw.
+    std::string stamp;
+    for (int i = 0; i < 100; ++i) stamp += "\u00e9";  // é, two bytes in UTF-8
+    auto error = kati.error(vitals, R"({"IMEI":"1","timeStamps":")" + stamp + R"("})");
+    CHECK(error.code == Code::kWrongType);
+    CHECK(error.reason.size() < 200);
+    CHECK_NOTHROW(nlohmann::json(error.reason).dump());
+  }
   CHECK(kati.code(vitals, R"("IMEI")") == Code::kWrongType);
   CHECK(kati.code("iMEDE_watch/AP55", R"({"IMEI":"1","data":{"heartRate":72}})") == Code::kWrongType);
   CHECK(kati.code("iMEDE_watch/AP55", R"({"IMEI":"1","data":[{"timestamp":"soon","heartRate":72}]})") ==
