@@ -123,6 +123,8 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     read_broker(in, config.upstream, "eldercare-" + config.gateway_id);
     config.upstream.topic_prefix = in.optional_string("topic_prefix", config.upstream.topic_prefix);
     config.upstream.max_inflight = static_cast<int>(in.optional_int("max_inflight", 64, 1, 65535));
+    config.upstream.max_rate_per_s = in.optional_double("max_rate_per_s", config.upstream.max_rate_per_s);
+    if (config.upstream.max_rate_per_s < 0) in.fail_here("upstream.max_rate_per_s cannot be negative");
     in.reject_unknown_keys();
   }
 

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "alerting.hpp"
+#include "forwarder.hpp"
 #include "eg/drivers/registry.hpp"
 #include "eg/drivers/router.hpp"
 #include "eg/gateway/mqtt_link.hpp"
@@ -96,11 +97,15 @@ struct Gateway::Impl {
     up.subscriptions = {upstream_topic("command")};
     upstream = std::make_unique<MqttLink>(io, up);
     upstream->on_message([this](InboundMessage m) { handle_command(m, "platform"); });
+    forwarder = std::make_unique<Forwarder>(
+        io, *store, *upstream, config.upstream, metrics,
+        Forwarder::Hooks{[this](std::string_view leaf) { return upstream_topic(leaf); },
+                         [this](std::function<void()> fn) { write(std::move(fn)); }});
+    forwarder->committed(last_sequence);  // the backlog left by the last run goes first
     upstream->on_connection([this](bool connected) {
       metrics.set("upstream_connected", connected ? 1 : 0);
-      if (!connected) return;
-      publish_status();
-      pump();
+      forwarder->connection_changed(connected);
+      if (connected) publish_status();
     });
 
     MqttLinkOptions local_options;
@@ -244,9 +249,7 @@ struct Gateway::Impl {
     std::string payload = event.SerializeAsString();
     write([&] { store->append_event(event.sequence(), event.id(), payload, received); });
     metrics.add("events_total");
-    outbox.emplace(event.sequence(), Pending{"event", std::move(payload)});
     if (alerting) alerting->on_event(event);
-    pump();
   }
 
   // An alert transition takes the next number in the same sequence space as
@@ -258,8 +261,7 @@ struct Gateway::Impl {
       store->append_event(transition.sequence(), transition.alert_id() + "#" + std::to_string(transition.sequence()),
                           payload, clock.wall_now(), "alert");
     });
-    outbox.emplace(transition.sequence(), Pending{"alert", std::move(payload)});
-    pump();
+    commit_soon(std::chrono::milliseconds(0));  // an alert does not wait for the group commit
   }
 
   // Downlink: acknowledgements and resolutions for the rule engine, a ping,
@@ -285,48 +287,8 @@ struct Gateway::Impl {
   }
 
   void resend_from(std::uint64_t from) {
-    std::vector<OutboxRow> rows;
-    try {
-      rows = store->rows_from(from, 100'000);
-    } catch (const StoreError& error) {
-      spdlog::error("RESEND_FAILED from={} reason=\"{}\"", from, error.what());
-      return;
-    }
-    for (auto& row : rows)
-      if (!inflight.contains(row.sequence)) outbox.insert_or_assign(row.sequence, Pending{row.leaf, row.payload});
-    metrics.add("resend_requests_total");
-    spdlog::info("RESEND from={} rows={}", from, rows.size());
-    pump();
-  }
-
-  // --- upstream --------------------------------------------------------------
-
-  // Sends queued events in sequence order, keeping at most max_inflight
-  // awaiting PUBACK: publishing without a bound only moves the queue into Paho.
-  void pump() {
-    while (!outbox.empty() && upstream && upstream->connected() &&
-           inflight.size() < static_cast<std::size_t>(config.upstream.max_inflight)) {
-      auto node = outbox.extract(outbox.begin());
-      std::uint64_t sequence = node.key();
-      inflight.insert(std::move(node));
-      const Pending& message = inflight.at(sequence);
-      upstream->publish(upstream_topic(message.leaf), message.payload, config.upstream.qos, false,
-                        [this, sequence](bool delivered) { on_event_published(sequence, delivered); });
-    }
-    metrics.set("upstream_backlog", outbox.size() + inflight.size());
-  }
-
-  void on_event_published(std::uint64_t sequence, bool delivered) {
-    auto node = inflight.extract(sequence);
-    if (node.empty()) return;
-    if (!delivered) {
-      metrics.add("upstream_publish_failures_total");
-      outbox.insert(std::move(node));  // back in sequence order; resent after reconnect
-      return;
-    }
-    metrics.add("events_delivered_total");
-    write([&] { store->mark_delivered(sequence); });
-    pump();
+    spdlog::info("RESEND from={}", from);
+    forwarder->resend_from(from);
   }
 
   std::string status_message(bool online, bool unexpected) {
@@ -338,7 +300,14 @@ struct Gateway::Impl {
     *status.mutable_time() = to_timestamp(clock.wall_now());
     *status.mutable_started_time() = to_timestamp(started);
     status.set_local_broker_connected(local && local->connected());
-    status.set_backlog_events(outbox.size() + inflight.size());
+    try {
+      status.set_backlog_events(store->undelivered_count());
+      if (auto oldest = store->oldest_undelivered())
+        status.set_oldest_undelivered_age_s(static_cast<std::uint64_t>(
+            std::max<long long>(0, std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now() - *oldest).count())));
+    } catch (const StoreError& error) {
+      metrics.add("store_errors_total");
+    }
     status.set_last_sequence(last_sequence);
     status.set_unexpected_disconnect(unexpected);
     return status.SerializeAsString();
@@ -375,19 +344,27 @@ struct Gateway::Impl {
         spdlog::error("STORE_WRITE_FAILED reason=\"{}\" suppressed_since_last={}", error.what(), *suppressed);
       return;
     }
-    if (!flush_scheduled) {
-      flush_scheduled = true;
-      flush_timer.expires_after(std::chrono::milliseconds(5));
-      flush_timer.async_wait([this](boost::system::error_code) {
-        flush_scheduled = false;
-        try {
-          store->flush();
-        } catch (const StoreError& error) {
-          metrics.add("store_errors_total");
-          spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
-        }
-      });
-    }
+    commit_soon(std::chrono::milliseconds(5));
+  }
+
+  // Group commit: writes gather in one transaction, committed `after` from
+  // the first; once committed, their rows may go upstream.
+  void commit_soon(std::chrono::milliseconds after) {
+    if (flush_scheduled && after.count() > 0) return;
+    flush_scheduled = true;
+    flush_timer.expires_after(after);
+    flush_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec == asio::error::operation_aborted && flush_scheduled) return;  // re-armed sooner
+      flush_scheduled = false;
+      try {
+        store->flush();
+      } catch (const StoreError& error) {
+        metrics.add("store_errors_total");
+        spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
+        return;
+      }
+      if (forwarder) forwarder->committed(last_sequence);
+    });
   }
 
   asio::io_context& io;
@@ -411,14 +388,9 @@ struct Gateway::Impl {
   std::uint64_t last_sequence = 0;
   WallTime started;
   std::set<std::string> unregistered;
-  struct Pending {
-    std::string leaf;  // upstream topic leaf: "event" or "alert"
-    std::string payload;
-  };
   std::optional<rules::RuleSet> pending_rules;  // handed to `alerting` at start
   std::unique_ptr<Alerting> alerting;
-  std::map<std::uint64_t, Pending> outbox;    // sequence -> message, not yet sent
-  std::map<std::uint64_t, Pending> inflight;  // sent, awaiting PUBACK
+  std::unique_ptr<Forwarder> forwarder;
   std::function<void()> on_ready;
 };
 

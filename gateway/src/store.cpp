@@ -62,6 +62,9 @@ Store::Store(const std::string& path) : path_(path) {
   exec("PRAGMA foreign_keys=ON");
   migrate();
   insert_event_ = prepare("INSERT INTO events(sequence, event_id, payload, received_ms, leaf) VALUES(?,?,?,?,?)");
+  select_undelivered_ = prepare(
+      "SELECT sequence, leaf, payload FROM events WHERE delivered = 0 AND leaf = ? AND sequence > ? AND sequence <= ? "
+      "ORDER BY sequence LIMIT ?");
   save_engine_state_ = prepare("INSERT OR REPLACE INTO engine_state(id, snapshot) VALUES(1, ?)");
   mark_delivered_ = prepare("UPDATE events SET delivered=1 WHERE sequence=?");
   insert_dead_letter_ = prepare("INSERT INTO dead_letters(topic, payload, reason, received_ms) VALUES(?,?,?,?)");
@@ -169,6 +172,40 @@ std::vector<OutboxRow> Store::rows_from(std::uint64_t from, std::size_t limit) {
                    sqlite3_column_int(statement.get(), 3) != 0});
   }
   return out;
+}
+
+void Store::mark_undelivered_from(std::uint64_t sequence) {
+  begin_if_needed();
+  auto statement = prepare("UPDATE events SET delivered = 0 WHERE sequence >= ?");
+  sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(sequence));
+  step_done(statement.get());
+}
+
+std::vector<OutboxRow> Store::undelivered(std::string_view leaf, std::uint64_t after, std::uint64_t up_to,
+                                          std::size_t limit) {
+  sqlite3_stmt* s = select_undelivered_.get();
+  sqlite3_bind_text(s, 1, leaf.data(), static_cast<int>(leaf.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(s, 2, static_cast<sqlite3_int64>(after));
+  sqlite3_bind_int64(s, 3, static_cast<sqlite3_int64>(up_to));
+  sqlite3_bind_int64(s, 4, static_cast<sqlite3_int64>(limit));
+  std::vector<OutboxRow> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    auto* blob = static_cast<const char*>(sqlite3_column_blob(s, 2));
+    out.push_back({static_cast<std::uint64_t>(sqlite3_column_int64(s, 0)), std::string(leaf),
+                   std::string(blob ? blob : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 2))), false});
+  }
+  sqlite3_reset(s);
+  sqlite3_clear_bindings(s);
+  if (rc != SQLITE_DONE) fail("cannot read the outbox");
+  return out;
+}
+
+std::optional<WallTime> Store::oldest_undelivered() {
+  auto statement = prepare("SELECT MIN(received_ms) FROM events WHERE delivered = 0");
+  if (sqlite3_step(statement.get()) != SQLITE_ROW || sqlite3_column_type(statement.get(), 0) == SQLITE_NULL)
+    return std::nullopt;
+  return WallTime{std::chrono::milliseconds{sqlite3_column_int64(statement.get(), 0)}};
 }
 
 void Store::save_engine_state(std::string_view snapshot) {

@@ -44,6 +44,7 @@ struct LocalBrokerConfig : BrokerConfig {
 struct UpstreamBrokerConfig : BrokerConfig {
   std::string topic_prefix = "eldercare/v1";  // topics: <prefix>/<site>/<gateway>/<event|status|...>
   int max_inflight = 64;                      // publishes awaiting PUBACK at once
+  double max_rate_per_s = 1000;  // event lane drain limit (alerts are never limited); 0: unlimited
 };
 
 // One publisher family under one base topic: subscribes "<base_topic>/#".

@@ -58,12 +58,20 @@ class Store {
   // default) or "alert" (AlertTransition, kept as the alerts' audit trail).
   void append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received,
                     std::string_view leaf = "event");
+  // Undelivered rows of one lane (`leaf`) with after < sequence <= up_to, in
+  // sequence order, at most `limit`: the upstream drain reads the outbox here.
+  std::vector<OutboxRow> undelivered(std::string_view leaf, std::uint64_t after, std::uint64_t up_to,
+                                     std::size_t limit);
+  // Receive time of the oldest undelivered row, if any.
+  std::optional<WallTime> oldest_undelivered();
   // Rows with sequence >= from, in order, at most `limit` (re-send on request).
   std::vector<OutboxRow> rows_from(std::uint64_t from, std::size_t limit);
   // The rule engine's state, one row, replaced on each save.
   void save_engine_state(std::string_view snapshot);
   std::optional<std::string> load_engine_state();
   void mark_delivered(std::uint64_t sequence);
+  // The platform asked for everything from `sequence` again.
+  void mark_undelivered_from(std::uint64_t sequence);
   std::uint64_t undelivered_count();
   void add_dead_letter(const DeadLetter& letter);
   std::vector<DeadLetter> dead_letters(std::size_t limit);
@@ -95,6 +103,7 @@ class Store {
   Statement mark_delivered_;
   Statement insert_dead_letter_;
   Statement save_engine_state_;
+  Statement select_undelivered_;
 };
 
 }  // namespace eg::gateway
