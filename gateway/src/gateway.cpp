@@ -4,17 +4,19 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <map>
 #include <set>
 
 #include "alerting.hpp"
-#include "forwarder.hpp"
 #include "eg/drivers/registry.hpp"
 #include "eg/drivers/router.hpp"
+#include "eg/gateway/acking_subscriber.hpp"
 #include "eg/gateway/mqtt_link.hpp"
 #include "eg/gateway/store.hpp"
 #include "eldercare/v1/command.pb.h"
 #include "eldercare/v1/gateway_status.pb.h"
+#include "forwarder.hpp"
 #include "rate_limited_log.hpp"
 #include "silence_watch.hpp"
 #include "uuid.hpp"
@@ -79,9 +81,8 @@ struct Gateway::Impl {
           io, std::move(*pending_rules), config, clock, metrics,
           Alerting::Hooks{[this](eldercare::v1::AlertTransition t) { emit_transition(std::move(t)); },
                           [this](const std::string& topic, std::string payload) {
-                            local->publish(topic, std::move(payload), 1, false, [this](bool ok) {
-                              if (!ok) metrics.add("local_publish_failures_total");
-                            });
+                            local_notices.push_back({topic, std::move(payload)});
+                            send_local_notices();
                           },
                           [this](std::string_view snapshot) { write([&] { store->save_engine_state(snapshot); }); }});
       pending_rules.reset();
@@ -97,10 +98,10 @@ struct Gateway::Impl {
     up.subscriptions = {upstream_topic("command")};
     upstream = std::make_unique<MqttLink>(io, up);
     upstream->on_message([this](InboundMessage m) { handle_command(m, "platform"); });
-    forwarder = std::make_unique<Forwarder>(
-        io, *store, *upstream, config.upstream, metrics,
-        Forwarder::Hooks{[this](std::string_view leaf) { return upstream_topic(leaf); },
-                         [this](std::function<void()> fn) { write(std::move(fn)); }});
+    forwarder =
+        std::make_unique<Forwarder>(io, *store, *upstream, config.upstream, metrics,
+                                    Forwarder::Hooks{[this](std::string_view leaf) { return upstream_topic(leaf); },
+                                                     [this](std::function<void()> fn) { write(std::move(fn)); }});
     forwarder->committed(last_sequence);  // the backlog left by the last run goes first
     upstream->on_connection([this](bool connected) {
       metrics.set("upstream_connected", connected ? 1 : 0);
@@ -108,25 +109,56 @@ struct Gateway::Impl {
       if (connected) publish_status();
     });
 
+    std::vector<std::string> filters = router.filters();
+    for (const auto& filter : config.local.topics) filters.push_back(filter);
+    if (alerting) filters.push_back(config.escalation.local_command_topic);
+    auto on_subscribed = [this, count = filters.size()](bool connected) {
+      metrics.set("local_connected", connected ? 1 : 0);
+      if (!connected) return;
+      spdlog::info("GATEWAY_READY subscriptions={} acks={} rules={}", count,
+                   subscriber ? "after-commit" : "paho-before-callback", alerting ? config.rules_file : "none");
+      if (on_ready) std::exchange(on_ready, nullptr)();
+    };
+
+    // Ingest: our own acking subscriber on plain TCP, so a message is
+    // acknowledged to the broker only once committed; Paho when the local
+    // broker needs TLS (Paho acknowledges before our callback runs).
     MqttLinkOptions local_options;
     local_options.broker = config.local;
     local_options.log_name = "local";
-    for (const auto& filter : router.filters()) local_options.subscriptions.push_back(filter);
-    for (const auto& filter : config.local.topics) local_options.subscriptions.push_back(filter);
-    if (alerting) local_options.subscriptions.push_back(config.escalation.local_command_topic);
+    AckingSubscriber::Options subscriber_options;
+    bool plain_tcp = !config.local.tls.enabled &&
+                     AckingSubscriber::parse_uri(config.local.uri, subscriber_options.host, subscriber_options.port);
+    if (plain_tcp) {
+      subscriber_options.client_id = config.local.client_id;
+      subscriber_options.username = config.local.username;
+      subscriber_options.password = config.local.password;
+      subscriber_options.keep_alive_s = config.local.keep_alive_s;
+      subscriber_options.filters = filters;
+      subscriber = std::make_unique<AckingSubscriber>(io, subscriber_options);
+      subscriber->on_message([this](InboundMessage m, std::uint64_t token) { handle_local(std::move(m), token); });
+      subscriber->on_connection(on_subscribed);
+      local_options.broker.client_id += "-pub";  // the publishing side: alarm notices to the room
+    } else {
+      spdlog::warn(
+          "INGEST_ACKS_BEFORE_COMMIT reason=\"local broker uses TLS: Paho acknowledges QoS 1 before the "
+          "message is stored; a crash in between can lose it\"");
+      local_options.subscriptions = filters;
+    }
     local = std::make_unique<MqttLink>(io, local_options);
-    local->on_message([this](InboundMessage m) { handle_local(std::move(m)); });
-    local->on_connection([this](bool connected) {
-      metrics.set("local_connected", connected ? 1 : 0);
-      if (!connected) return;
-      spdlog::info("GATEWAY_READY subscriptions={} rules={}", router.filters().size() + config.local.topics.size(),
-                   alerting ? config.rules_file : "none");
-      if (on_ready) std::exchange(on_ready, nullptr)();
-    });
+    if (subscriber)
+      local->on_connection([this](bool connected) {
+        if (connected) send_local_notices();
+      });
+    if (!subscriber) {
+      local->on_message([this](InboundMessage m) { handle_local(std::move(m), 0); });
+      local->on_connection(on_subscribed);
+    }
 
     if (alerting) alerting->start(store->load_engine_state());
     upstream->start();
     local->start();
+    if (subscriber) subscriber->start();
     schedule_status();
     schedule_silence_check();
   }
@@ -136,12 +168,12 @@ struct Gateway::Impl {
     status_timer.cancel();
     silence_timer.cancel();
     if (alerting) alerting->stop();
+    // Commit and acknowledge what we have, then leave: whatever was not
+    // acknowledged stays queued at the broker for our next start.
+    commit_now();
+    if (subscriber) subscriber->stop();
     auto finish = [this, done = std::move(done)] {
-      try {
-        store->flush();
-      } catch (const StoreError& error) {
-        spdlog::error("STORE_WRITE_FAILED reason=\"{}\"", error.what());
-      }
+      commit_now();
       flush_timer.cancel();
       spdlog::info("GATEWAY_STOPPED last_sequence={}", last_sequence);
       done();
@@ -169,10 +201,36 @@ struct Gateway::Impl {
     });
   }
 
+  // Alarm notices for the room's sounder and the nurse station: kept in order
+  // and retried until the local broker takes them; an alarm is never dropped
+  // for want of a connection.
+  void send_local_notices() {
+    if (sending_local_notice || local_notices.empty() || !local->connected()) return;
+    sending_local_notice = true;
+    const auto& [topic, payload] = local_notices.front();
+    local->publish(topic, payload, 1, false, [this](bool ok) {
+      sending_local_notice = false;
+      if (ok) {
+        local_notices.pop_front();
+        metrics.add("local_notices_sent_total");
+      } else {
+        metrics.add("local_publish_failures_total");
+        return;  // retried when the link comes back
+      }
+      send_local_notices();
+    });
+  }
+
   // --- ingest ----------------------------------------------------------------
 
-  void handle_local(InboundMessage message) {
-    if (stopping) return;  // the broker keeps it for our persistent session
+  void handle_local(InboundMessage message, std::uint64_t ack_token) {
+    if (stopping) return;  // not acknowledged: the broker keeps it for our persistent session
+    if (ack_token != 0) {
+      pending_acks.push_back(ack_token);
+      // Commit early when the broker's in-flight window is nearly used up,
+      // or it stops sending until we acknowledge.
+      commit_soon(pending_acks.size() >= kAckBatch ? std::chrono::milliseconds(0) : std::chrono::milliseconds(5));
+    }
     if (alerting && message.topic == config.escalation.local_command_topic) return handle_command(message, "console");
     WallTime now = clock.wall_now();
     metrics.add("messages_received_total");
@@ -299,12 +357,12 @@ struct Gateway::Impl {
     status.set_version(EG_VERSION);
     *status.mutable_time() = to_timestamp(clock.wall_now());
     *status.mutable_started_time() = to_timestamp(started);
-    status.set_local_broker_connected(local && local->connected());
+    status.set_local_broker_connected(subscriber ? subscriber->connected() : local && local->connected());
     try {
       status.set_backlog_events(store->undelivered_count());
       if (auto oldest = store->oldest_undelivered())
-        status.set_oldest_undelivered_age_s(static_cast<std::uint64_t>(
-            std::max<long long>(0, std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now() - *oldest).count())));
+        status.set_oldest_undelivered_age_s(static_cast<std::uint64_t>(std::max<long long>(
+            0, std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now() - *oldest).count())));
     } catch (const StoreError& error) {
       metrics.add("store_errors_total");
     }
@@ -363,8 +421,27 @@ struct Gateway::Impl {
         spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
         return;
       }
+      acknowledge_committed();
       if (forwarder) forwarder->committed(last_sequence);
     });
+  }
+
+  void commit_now() {
+    try {
+      store->flush();
+    } catch (const StoreError& error) {
+      metrics.add("store_errors_total");
+      spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
+      return;
+    }
+    acknowledge_committed();
+  }
+
+  // Everything handled so far is durable: tell the broker it may forget it.
+  void acknowledge_committed() {
+    if (subscriber)
+      for (std::uint64_t token : pending_acks) subscriber->ack(token);
+    pending_acks.clear();
   }
 
   asio::io_context& io;
@@ -373,7 +450,12 @@ struct Gateway::Impl {
   Metrics metrics;
   drivers::Router router;
   std::unique_ptr<Store> store;
-  std::unique_ptr<MqttLink> local;
+  std::unique_ptr<MqttLink> local;  // Paho: publishing (and ingest when TLS is needed)
+  std::unique_ptr<AckingSubscriber> subscriber;
+  std::vector<std::uint64_t> pending_acks;
+  std::deque<std::pair<std::string, std::string>> local_notices;  // (topic, payload) not yet taken by the broker
+  bool sending_local_notice = false;  // ingested, acknowledged to the broker at the next commit
+  static constexpr std::size_t kAckBatch = 16;
   std::unique_ptr<MqttLink> upstream;
   asio::steady_timer flush_timer;
   asio::steady_timer status_timer;

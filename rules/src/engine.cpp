@@ -40,6 +40,29 @@ void earliest(std::optional<WallTime>& best, WallTime candidate) {
   if (!best || candidate < *best) best = candidate;
 }
 
+int weekday(std::chrono::sys_days day) {
+  return static_cast<int>(std::chrono::weekday(day).c_encoding());  // 0 = Sunday, as in Schedule
+}
+
+// The severity an alert gets for a value: the rule's ranking, else its own.
+v1::Severity severity_of(const Rule& rule, const std::string& value) {
+  auto it = rule.severity_by_value.find(value);
+  return it == rule.severity_by_value.end() ? rule.severity : it->second;
+}
+
+// When a tracker has work for on_time(), before the rule's schedule is taken
+// into account: an absence at last seen plus the silence, a condition once it
+// has held for its duration. nullopt when nothing is pending. (The tracker is
+// the engine's private type, hence `auto`.)
+std::optional<WallTime> pending(const Rule& rule, const Parameters& p, const auto& tracker) {
+  if (rule.type == ConditionType::kAbsence) {
+    if (tracker.last_seen && !tracker.absence_reported) return *tracker.last_seen + seconds(p.absent_for_s);
+  } else if (rule.type != ConditionType::kCount && tracker.condition && tracker.true_since) {
+    return *tracker.true_since + seconds(p.for_s);
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Engine::Engine(RuleSet rules, std::string gateway_id) : rules_(std::move(rules)), gateway_id_(std::move(gateway_id)) {
@@ -75,7 +98,6 @@ bool Engine::in_schedule(const Rule& rule, WallTime t) const {
   auto local = std::chrono::floor<std::chrono::minutes>(t) + rules_.utc_offset;
   auto day = std::chrono::floor<std::chrono::days>(local);
   int minute = static_cast<int>((local - day).count());
-  auto weekday = [](std::chrono::sys_days d) { return static_cast<int>(std::chrono::weekday(d).c_encoding()); };
   if (s.from_minute < s.to_minute)
     return minute >= s.from_minute && minute < s.to_minute && s.weekdays.contains(weekday(day));
   // Crosses midnight: the part after midnight belongs to the previous day's window.
@@ -85,11 +107,19 @@ bool Engine::in_schedule(const Rule& rule, WallTime t) const {
 }
 
 std::optional<WallTime> Engine::next_schedule_start(const Rule& rule, WallTime t) const {
-  // Minute steps over at most a week: rare (an absence that fell due outside
-  // its window) and simple enough to be obviously right.
-  auto candidate = std::chrono::ceil<std::chrono::minutes>(t);
-  for (int i = 0; i <= 7 * 24 * 60; ++i, candidate += std::chrono::minutes(1))
-    if (in_schedule(rule, candidate)) return WallTime(candidate);
+  auto start = std::chrono::ceil<std::chrono::minutes>(t);
+  if (in_schedule(rule, start)) return WallTime(start);
+  // Outside every window, the next minute inside one is a window's opening:
+  // from_minute local time on an allowed day. Eight days see every weekday.
+  // (on_time() and next_wakeup() ask this for every tracker due outside its
+  // window, so no minute-by-minute search.)
+  const Schedule& s = *rule.schedule;  // without a schedule every time is inside
+  auto today = std::chrono::floor<std::chrono::days>(start + rules_.utc_offset);
+  for (int i = 0; i <= 8; ++i) {
+    auto day = today + std::chrono::days(i);
+    auto opening = day + std::chrono::minutes(s.from_minute) - rules_.utc_offset;
+    if (opening >= start && s.weekdays.contains(weekday(day))) return WallTime(opening);
+  }
   return std::nullopt;
 }
 
@@ -158,16 +188,19 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
           if (rule.auto_resolve && active_.contains(key)) clear(key, now, out);
           break;
         }
+        // true_since runs from the rising edge until the condition raises, so
+        // on_time() raises a stretch of the condition once and a resolve by
+        // hand is not undone by the timer. An event that reports the condition
+        // again is news, though (an SOS button pressed again): with no alert
+        // standing it raises a new one.
         if (rising) tracker.true_since = now;
-        bool held = now - *tracker.true_since >= seconds(p.for_s);
-        if (!held || !in_schedule(rule, now)) break;  // on_time() raises when the duration is reached
         auto active = active_.find(key);
-        if (active == active_.end() || rising) {
-          raise(key, tracker, event.id(), value, now, out);
-        } else if (rule.severity_by_value.contains(value) &&
-                   rule.severity_by_value.at(value) > active->second.alert.severity()) {
-          raise(key, tracker, event.id(), value, now, out);  // a worse value: severity rises
-        }
+        bool held = tracker.true_since ? now - *tracker.true_since >= seconds(p.for_s) : active == active_.end();
+        // A worse value (suspected -> detected) raises the standing alert's severity.
+        bool worse = active != active_.end() && severity_of(rule, value) > active->second.alert.severity();
+        if ((!held && !worse) || !in_schedule(rule, now)) break;  // on_time() raises when the duration is reached
+        raise(key, tracker, event.id(), value, now, out);
+        tracker.true_since.reset();
         break;
       }
     }
@@ -178,8 +211,7 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
 void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence, std::string value, WallTime now,
                    Output& out) {
   const Rule& rule = rules_.rules[key.first];
-  v1::Severity severity = rule.severity;
-  if (auto it = rule.severity_by_value.find(value); it != rule.severity_by_value.end()) severity = it->second;
+  v1::Severity severity = severity_of(rule, value);
 
   auto existing = active_.find(key);
   if (existing != active_.end()) {
@@ -240,13 +272,21 @@ void Engine::escalate(ActiveAlert& active, WallTime now, Output& out) {
       repeat      ? "repeat of the last step: still no acknowledgement"
       : step == 0 ? "first step"
                   : "no acknowledgement within " + std::to_string(ladder.steps[step - 1].timeout.count()) + " s";
-  if (!repeat) ++step;
+  // A repeat is of the last rung, also for an alert restored past the end of
+  // a ladder that has since been shortened.
+  step = repeat ? static_cast<std::uint32_t>(ladder.steps.size()) : step + 1;
   const Step& rung = ladder.steps[step - 1];
   const bool last = step == ladder.steps.size();
   if (!last) {
     active.next_step_at = due + rung.timeout;
   } else if (ladder.repeat_last_every.count() > 0) {
-    active.next_step_at = due + (repeat ? ladder.repeat_last_every : rung.timeout);
+    const auto every = ladder.repeat_last_every;
+    WallTime next = due + (repeat ? every : rung.timeout);
+    // Repeats that fell due while we slept (a late wake-up, a restart) are
+    // covered by this delivery: one, not one per missed period. The next
+    // keeps the rhythm, after now.
+    if (next <= now) next += every * ((now - next) / every + 1);
+    active.next_step_at = next;
   } else {
     active.next_step_at.reset();
   }
@@ -272,15 +312,19 @@ Output Engine::on_time(WallTime now) {
   Output out;
   for (auto& [key, tracker] : trackers_) {
     const Rule& rule = rules_.rules[key.first];
-    Parameters p = parameters_for(rule, tracker.resident);
+    // Due exactly when next_wakeup() says: outside the rule's window, at the
+    // window's next start. A due time slept through (a restart) fires now even
+    // if the window has closed since; waiting for the next window would leave
+    // next_wakeup() in the past and the gateway waking in a loop.
+    auto due = pending(rule, parameters_for(rule, tracker.resident), tracker);
+    if (due && !in_schedule(rule, *due)) due = next_schedule_start(rule, *due);
+    if (!due || now < *due) continue;
     if (rule.type == ConditionType::kAbsence) {
-      if (!tracker.last_seen || tracker.absence_reported) continue;
-      if (now - *tracker.last_seen < seconds(p.absent_for_s) || !in_schedule(rule, now)) continue;
       tracker.absence_reported = true;
       raise(key, tracker, "", "", now, out);
-    } else if (rule.type != ConditionType::kCount && tracker.condition && tracker.true_since &&
-               !active_.contains(key) && now - *tracker.true_since >= seconds(p.for_s) && in_schedule(rule, now)) {
+    } else {
       raise(key, tracker, tracker.last_evidence, tracker.last_value, now, out);
+      tracker.true_since.reset();  // this stretch of the condition has raised
     }
   }
   for (auto& [key, active] : active_)
@@ -327,16 +371,9 @@ std::optional<WallTime> Engine::next_wakeup() const {
     if (active.next_step_at) earliest(next, *active.next_step_at);
   for (const auto& [key, tracker] : trackers_) {
     const Rule& rule = rules_.rules[key.first];
-    Parameters p = parameters_for(rule, tracker.resident);
-    std::optional<WallTime> due;
-    if (rule.type == ConditionType::kAbsence && tracker.last_seen && !tracker.absence_reported)
-      due = *tracker.last_seen + seconds(p.absent_for_s);
-    else if (rule.type != ConditionType::kCount && tracker.condition && tracker.true_since && !active_.contains(key))
-      due = *tracker.true_since + seconds(p.for_s);
-    if (!due) continue;
-    if (!in_schedule(rule, *due))
-      if (auto start = next_schedule_start(rule, *due)) due = start;
-    earliest(next, *due);
+    auto due = pending(rule, parameters_for(rule, tracker.resident), tracker);
+    if (due && !in_schedule(rule, *due)) due = next_schedule_start(rule, *due);
+    if (due) earliest(next, *due);
   }
   return next;
 }
@@ -395,19 +432,22 @@ std::string Engine::snapshot() const {
 void Engine::restore(const std::string& text) {
   using nlohmann::json;
   auto doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || doc.value("version", 0) != 1) throw RuleError("rule engine snapshot is unreadable");
+  if (doc.is_discarded() || !doc.is_object() || doc["version"] != 1)
+    throw RuleError("rule engine snapshot is unreadable");
   auto rule_index = [&](const std::string& id) -> std::optional<std::size_t> {
     for (std::size_t i = 0; i < rules_.rules.size(); ++i)
       if (rules_.rules[i].id == id) return i;
     return std::nullopt;  // the rule was removed from the file since: its state goes with it
   };
-  trackers_.clear();
-  active_.clear();
+  // Built aside and swapped in at the end: a snapshot that fails half-way
+  // leaves the engine as it was.
+  std::map<Key, Tracker> trackers;
+  std::map<Key, ActiveAlert> alerts;
   try {
     for (const auto& t : doc.at("trackers")) {
       auto index = rule_index(t.at("rule").get<std::string>());
       if (!index) continue;
-      Tracker& tracker = trackers_[{*index, t.at("subject").get<std::string>()}];
+      Tracker& tracker = trackers[{*index, t.at("subject").get<std::string>()}];
       tracker.condition = t.at("condition").get<bool>();
       if (!t.at("true_since").is_null()) tracker.true_since = from_ms(t.at("true_since").get<long long>());
       for (const auto& h : t.at("hits")) tracker.hits.push_back(from_ms(h.get<long long>()));
@@ -429,11 +469,13 @@ void Engine::restore(const std::string& text) {
         throw RuleError("rule engine snapshot holds an unreadable alert");
       if (!a.at("next_step_at").is_null()) active.next_step_at = from_ms(a.at("next_step_at").get<long long>());
       if (active.rule->ladder.empty() || !rules_.ladders.contains(active.rule->ladder)) active.next_step_at.reset();
-      active_.emplace(Key{*index, a.at("subject").get<std::string>()}, std::move(active));
+      alerts.emplace(Key{*index, a.at("subject").get<std::string>()}, std::move(active));
     }
   } catch (const json::exception& error) {
     throw RuleError(std::string("rule engine snapshot is unreadable: ") + error.what());
   }
+  trackers_ = std::move(trackers);
+  active_ = std::move(alerts);
 }
 
 }  // namespace eg::rules

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -32,6 +35,10 @@ const std::map<std::string, v1::EventKind>& kinds() {
   return table;
 }
 
+// Longer is surely a typo; the cap also keeps the engine's nanosecond time
+// points far from overflow (a "_s" key takes any int64).
+constexpr double kLongestDuration = 365 * 86400.0;
+
 // A duration: `<name>` as text with a unit ("90s", "2m", "12h", "1d") or
 // `<name>_s` as whole seconds. Absent: nullopt.
 std::optional<double> read_duration(TomlReader& in, const toml::table& table, const std::string& name) {
@@ -42,6 +49,8 @@ std::optional<double> read_duration(TomlReader& in, const toml::table& table, co
     const toml::node& node = *table.get(seconds_key);
     auto n = in.optional_int(seconds_key.c_str(), 0, INT64_MIN, INT64_MAX);
     if (n < 0) in.fail_at(node, seconds_key, "a duration cannot be negative");
+    if (static_cast<double>(n) > kLongestDuration)
+      in.fail_at(node, seconds_key, "a duration cannot be longer than 365 days");
     return static_cast<double>(n);
   }
   if (!has_text) return std::nullopt;
@@ -52,23 +61,32 @@ std::optional<double> read_duration(TomlReader& in, const toml::table& table, co
   try {
     value = std::stod(text, &used);
   } catch (const std::exception&) {
-    in.fail_at(node, name, "expected a duration like \"90s\", \"2m\", \"12h\" or \"1d\"");
+    used = 0;
   }
+  if (used == 0 || !std::isfinite(value))  // "soon", "nans", "infs"
+    in.fail_at(node, name, "expected a duration like \"90s\", \"2m\", \"12h\" or \"1d\"");
   if (value < 0) in.fail_at(node, name, "a duration cannot be negative");
   std::string unit = text.substr(used);
   static const std::map<std::string, double> units = {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
   auto it = units.find(unit);
   if (it == units.end()) in.fail_at(node, name, "unknown unit '" + unit + "' in \"" + text + "\" (use s, m, h or d)");
+  if (value * it->second > kLongestDuration) in.fail_at(node, name, "a duration cannot be longer than 365 days");
   return value * it->second;
 }
 
-int minute_of_day(TomlReader& in, const toml::table& table, const char* key) {
+// Two decimal digits at text[at], as a number; -1 when they are not digits.
+int two_digits(const std::string& text, std::size_t at) {
+  if (at + 2 > text.size() || !std::isdigit(static_cast<unsigned char>(text[at])) ||
+      !std::isdigit(static_cast<unsigned char>(text[at + 1])))
+    return -1;
+  return (text[at] - '0') * 10 + (text[at + 1] - '0');
+}
+
+// "HH:MM" as minutes after midnight; "24:00" only where a window may end.
+int minute_of_day(TomlReader& in, const toml::table& table, const char* key, bool end) {
   std::string text = in.optional_string(key, "");
-  int h = -1, m = -1;
-  char colon = 0;
-  std::istringstream parse(text);
-  parse >> h >> colon >> m;
-  if (text.size() != 5 || colon != ':' || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0))
+  int h = two_digits(text, 0), m = two_digits(text, 3);
+  if (text.size() != 5 || text[2] != ':' || h < 0 || m < 0 || h > 24 || m > 59 || (h == 24 && (m != 0 || !end)))
     in.fail_at(*table.get(key), key, "expected a local time \"HH:MM\"");
   return h * 60 + m;
 }
@@ -77,8 +95,8 @@ Schedule read_schedule(const toml::table& table, const std::string& file) {
   TomlReader in(table, file, "rule.schedule");
   Schedule schedule;
   if (!table.contains("from") || !table.contains("to")) in.fail_here("rule.schedule needs from and to");
-  schedule.from_minute = minute_of_day(in, table, "from");
-  schedule.to_minute = minute_of_day(in, table, "to");
+  schedule.from_minute = minute_of_day(in, table, "from", false);
+  schedule.to_minute = minute_of_day(in, table, "to", true);
   if (schedule.from_minute == schedule.to_minute) in.fail_at(*table.get("to"), "to", "an empty time window");
   auto days = in.optional_string_array("days");
   if (!days.empty()) {
@@ -232,12 +250,20 @@ Rule read_rule(const toml::table& table, const std::string& file) {
   return rule;
 }
 
+// A ladder duration: whole seconds, because "0.5s" would silently become 0.
+std::optional<std::chrono::seconds> read_ladder_time(TomlReader& in, const toml::table& table,
+                                                     const std::string& name) {
+  auto seconds = read_duration(in, table, name);
+  if (!seconds) return std::nullopt;
+  if (*seconds != std::floor(*seconds)) in.fail_at(*table.get(name), name, "ladder times are whole seconds");
+  return std::chrono::seconds(static_cast<long long>(*seconds));
+}
+
 Ladder read_ladder(const toml::table& table, const std::string& file) {
   TomlReader in(table, file, "ladder");
   Ladder ladder;
   ladder.id = in.required_string("id");
-  ladder.repeat_last_every =
-      std::chrono::seconds(static_cast<long long>(read_duration(in, table, "repeat_last_every").value_or(0)));
+  ladder.repeat_last_every = read_ladder_time(in, table, "repeat_last_every").value_or(std::chrono::seconds(0));
   for (const toml::table* step_table : in.table_array("step")) {
     TomlReader s(*step_table, file, "ladder.step");
     Step step;
@@ -247,15 +273,39 @@ Ladder read_ladder(const toml::table& table, const std::string& file) {
       for (const auto& t : known_targets()) list += (list.empty() ? "" : ", ") + t;
       s.fail_at(*step_table->get("target"), "target", "unknown target '" + step.target + "' (" + list + ")");
     }
-    auto timeout = read_duration(s, *step_table, "timeout");
-    if (!timeout || *timeout <= 0) s.fail_here("ladder.step needs a positive timeout");
-    step.timeout = std::chrono::seconds(static_cast<long long>(*timeout));
+    auto timeout = read_ladder_time(s, *step_table, "timeout");
+    if (!timeout || timeout->count() <= 0) s.fail_here("ladder.step needs a positive timeout");
+    step.timeout = *timeout;
     s.reject_unknown_keys();
     ladder.steps.push_back(step);
   }
   if (ladder.steps.empty()) in.fail_here("ladder '" + ladder.id + "' has no [[ladder.step]]");
   in.reject_unknown_keys();
   return ladder;
+}
+
+// Whether a rule reads the parameter: overriding any other would change what
+// the rule means (an `above` on a `below` threshold would turn it round).
+bool uses(const Rule& rule, const std::string& name) {
+  switch (rule.type) {
+    case ConditionType::kMatch:
+      return name == "for_s";
+    case ConditionType::kThreshold:
+      if (name == "for_s") return true;
+      return std::isnan(rule.parameters.above) ? name == "below" || name == "clear_above"
+                                               : name == "above" || name == "clear_below";
+    case ConditionType::kCount:
+      return name == "at_least" || name == "within_s";
+    case ConditionType::kAbsence:
+      return name == "absent_for_s";
+  }
+  return false;
+}
+
+std::string number(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
 }
 
 }  // namespace
@@ -292,11 +342,9 @@ RuleSet parse_rules(std::string_view text, const std::string& name) {
   TomlReader top(root, name, "");
   RuleSet set;
   std::string offset = top.optional_string("utc_offset", "+08:00");
-  int oh = 0, om = 0;
-  char colon = 0;
-  std::istringstream parse(offset.size() == 6 ? offset.substr(1) : "");
-  parse >> oh >> colon >> om;
-  if (offset.size() != 6 || (offset[0] != '+' && offset[0] != '-') || colon != ':' || oh > 14 || om > 59)
+  int oh = two_digits(offset, 1), om = two_digits(offset, 4);
+  if (offset.size() != 6 || (offset[0] != '+' && offset[0] != '-') || offset[3] != ':' || oh < 0 || om < 0 || oh > 14 ||
+      om > 59)
     top.fail_at(*root.get("utc_offset"), "utc_offset", "expected \"+HH:MM\" or \"-HH:MM\"");
   set.utc_offset = std::chrono::minutes((offset[0] == '-' ? -1 : 1) * (oh * 60 + om));
 
@@ -329,18 +377,41 @@ RuleSet load_rules(const std::string& path) {
 }
 
 void check_residents(const RuleSet& rules) {
-  for (const auto& [id, resident] : rules.residents)
+  for (const auto& [id, resident] : rules.residents) {
     for (const auto& [key, value] : resident.overrides) {
       auto dot = key.rfind('.');
       std::string rule_id = key.substr(0, dot), param = dot == std::string::npos ? "" : key.substr(dot + 1);
-      bool known_rule =
-          std::any_of(rules.rules.begin(), rules.rules.end(), [&](const Rule& r) { return r.id == rule_id; });
-      if (dot == std::string::npos || !known_rule || !parameter_names().contains(param))
-        throw RuleError(
-            "resident '" + id + "': override '" + key +
-            "' must be <rule id>.<above|below|clear_below|clear_above|for_s|at_least|within_s|absent_for_s>");
-      if (value < 0) throw RuleError("resident '" + id + "': override '" + key + "' cannot be negative");
+      auto rule = std::find_if(rules.rules.begin(), rules.rules.end(), [&](const Rule& r) { return r.id == rule_id; });
+      std::string where = "resident '" + id + "': override '" + key + "' ";
+      if (dot == std::string::npos || rule == rules.rules.end() || !parameter_names().contains(param))
+        throw RuleError(where +
+                        "must be <rule id>.<above|below|clear_below|clear_above|for_s|at_least|within_s|absent_for_s>");
+      if (!std::isfinite(value)) throw RuleError(where + "must be a finite number");
+      if (value < 0) throw RuleError(where + "cannot be negative");
+      if (!uses(*rule, param)) throw RuleError(where + "does not apply to rule '" + rule_id + "'");
+      if (param == "at_least" && (value < 1 || value > 1000 || value != std::floor(value)))
+        throw RuleError(where + "must be a whole number from 1 to 1000");
+      if ((param == "within_s" || param == "absent_for_s") && value == 0) throw RuleError(where + "must be positive");
+      if (param.ends_with("_s") && value > kLongestDuration) throw RuleError(where + "cannot be longer than 365 days");
     }
+    // The rule's numbers with all of this resident's overrides, as the engine
+    // will use them (parameters_for), must still be a working hysteresis.
+    for (const Rule& rule : rules.rules) {
+      Parameters p = rule.parameters;
+      for (const auto& name : parameter_names())
+        if (auto it = resident.overrides.find(rule.id + "." + name); it != resident.overrides.end())
+          parameter(p, name) = it->second;
+      // The rule file's own marks passed the loader: name the override that broke them.
+      auto fail = [&](const std::string& mark, double clear, const std::string& limit, double value) {
+        std::string key = rule.id + "." + (resident.overrides.contains(rule.id + "." + limit) ? limit : mark);
+        throw RuleError("resident '" + id + "': override '" + key + "' overlaps the hysteresis of rule '" + rule.id +
+                        "': " + mark + " " + number(clear) + " must be at or " +
+                        (limit == "above" ? "below above " : "above below ") + number(value));
+      };
+      if (p.clear_below > p.above) fail("clear_below", p.clear_below, "above", p.above);
+      if (p.clear_above < p.below) fail("clear_above", p.clear_above, "below", p.below);
+    }
+  }
 }
 
 }  // namespace eg::rules

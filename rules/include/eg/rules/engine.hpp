@@ -32,6 +32,9 @@ struct Output {
 class Engine {
  public:
   Engine(RuleSet rules, std::string gateway_id);
+  // Active alerts point into the engine's own rules: copying would dangle.
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
 
   Output on_event(const eldercare::v1::SensorEvent& event, WallTime now);
   // Fires what is due at `now`: durations reached, absences, escalation timeouts.
