@@ -8,9 +8,14 @@ namespace {
 constexpr std::size_t kReadBatch = 512;
 }
 
-Forwarder::Forwarder(boost::asio::io_context& io, Store& store, MqttLink& upstream,
-                     const UpstreamBrokerConfig& config, Metrics& metrics, Hooks hooks)
-    : io_(io), store_(store), upstream_(upstream), config_(config), metrics_(metrics), hooks_(std::move(hooks)),
+Forwarder::Forwarder(boost::asio::io_context& io, Store& store, MqttLink& upstream, const UpstreamBrokerConfig& config,
+                     Metrics& metrics, Hooks hooks)
+    : io_(io),
+      store_(store),
+      upstream_(upstream),
+      config_(config),
+      metrics_(metrics),
+      hooks_(std::move(hooks)),
       retry_(io) {}
 
 void Forwarder::committed(std::uint64_t sequence) {

@@ -96,6 +96,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
       ssl.set_verify(options.broker.tls.verify_server);
       connect_options.set_ssl(std::move(ssl));
     }
+    spdlog::debug("MQTT_CONNECTING link={} uri={} attempt={}", options.log_name, options.broker.uri, attempt);
     try {
       client->connect(connect_options, nullptr, *connect_listener);
     } catch (const mqtt::exception& error) {
@@ -112,6 +113,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
     // Full range [base/2, base]: spreads a district of gateways after a broker restart.
     std::uniform_int_distribution<long long> pick(base.count() / 2, base.count());
     auto delay = std::chrono::milliseconds(pick(jitter));
+    spdlog::debug("MQTT_RECONNECT_SCHEDULED link={} in_ms={}", options.log_name, delay.count());
     reconnect_timer.expires_after(delay);
     reconnect_timer.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (ec) return;
@@ -121,7 +123,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
 
   void on_connect_result(void*, bool ok, std::string error) {
     if (!ok) {
-      if (attempt == 0 || attempt % 10 == 0)
+      if (attempt <= 3 || attempt % 10 == 0)
         spdlog::warn("MQTT_CONNECT_FAILED link={} uri={} reason=\"{}\" attempt={}", options.log_name,
                      options.broker.uri, error, attempt + 1);
       schedule_reconnect();

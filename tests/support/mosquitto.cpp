@@ -57,6 +57,9 @@ void MosquittoBroker::write_config() {
          << "max_inflight_messages 100\n"
          << "log_dest stderr\n"
          << "log_type error\nlog_type warning\nlog_type notice\n";
+  // As root, mosquitto drops to the "mosquitto" user, which cannot write our
+  // private temp dir: keep the test's own identity.
+  if (::geteuid() == 0) config << "user root\n";
   if (persistent_)
     config << "persistence true\npersistence_location " << dir_.path() << "/\nautosave_interval 1\n";
   else

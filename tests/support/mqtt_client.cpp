@@ -4,10 +4,11 @@
 
 namespace eg::test {
 
-TestMqttClient::TestMqttClient(const std::string& uri, const std::string& client_id)
+TestMqttClient::TestMqttClient(const std::string& uri, const std::string& client_id, bool persistent)
     : client_(std::make_unique<mqtt::async_client>(uri, client_id, mqtt::create_options(MQTTVERSION_3_1_1))) {
   mqtt::connect_options options;
-  options.set_clean_session(true);
+  options.set_clean_session(!persistent);
+  if (persistent) options.set_automatic_reconnect(std::chrono::milliseconds(100), std::chrono::seconds(1));
   options.set_connect_timeout(5);
   client_->start_consuming();
   client_->connect(options)->wait();
@@ -31,9 +32,16 @@ void TestMqttClient::subscribe(const std::string& filter, int qos) {
 }
 
 std::optional<ReceivedMessage> TestMqttClient::next(std::chrono::milliseconds timeout) {
-  mqtt::const_message_ptr message;
-  if (!client_->try_consume_message_for(&message, timeout) || !message) return std::nullopt;
-  return ReceivedMessage{message->get_topic(), message->get_payload_str(), message->is_retained()};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    mqtt::const_message_ptr message;
+    if (!client_->try_consume_message_for(&message, left)) return std::nullopt;
+    // Paho queues an empty message when the connection drops; a persistent
+    // client reconnects by itself, so keep waiting for real ones.
+    if (message) return ReceivedMessage{message->get_topic(), message->get_payload_str(), message->is_retained()};
+  }
 }
 
 }  // namespace eg::test

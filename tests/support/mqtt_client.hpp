@@ -18,7 +18,10 @@ struct ReceivedMessage {
 
 class TestMqttClient {
  public:
-  TestMqttClient(const std::string& uri, const std::string& client_id);
+  // `persistent`: a session the broker keeps (clean session off) and automatic
+  // reconnection, like a platform consumer that must not miss messages while
+  // the broker restarts.
+  TestMqttClient(const std::string& uri, const std::string& client_id, bool persistent = false);
   ~TestMqttClient();
 
   void publish(const std::string& topic, const std::string& payload, int qos = 1, bool retain = false);

@@ -1,0 +1,246 @@
+// Store-and-forward with eldercare-gatewayd as a process and real brokers:
+// upstream outages, local broker restarts, kill -9 under load, bad databases.
+#include <signal.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "eldercare/v1/alert.pb.h"
+#include "eldercare/v1/sensor_event.pb.h"
+#include "mosquitto.hpp"
+#include "mqtt_client.hpp"
+#include "process.hpp"
+#include "temp_dir.hpp"
+#include "wait.hpp"
+
+namespace v1 = eldercare::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Setup {
+  std::string config;
+  std::string database;
+};
+
+Setup write_config(const eg::test::TempDir& dir, const std::string& local_uri, const std::string& upstream_uri,
+                   bool with_sos_rule = false) {
+  Setup setup{dir.file("gateway.toml"), dir.file("gw.db")};
+  std::ofstream config(setup.config);
+  config << "[gateway]\nid = \"gw-sf\"\nsite = \"lab\"\ndatabase = \"" << setup.database << "\"\n";
+  if (with_sos_rule) config << "rules = \"rules.toml\"\n";
+  config << "\n[local]\nuri = \"" << local_uri << "\"\n\n[upstream]\nuri = \"" << upstream_uri
+         << "\"\nmax_inflight = 8\nmax_rate_per_s = 0\n";
+  if (with_sos_rule)
+    std::ofstream(dir.file("rules.toml")) << "[[rule]]\nid = \"sos\"\nkind = \"sos\"\n"
+                                             "match = { field = \"sos.active\", equals = \"true\" }\n"
+                                             "severity = \"high\"\nauto_resolve = false\n";
+  return setup;
+}
+
+bool log_has(eg::test::ChildProcess& process, const std::string& text) {
+  return process.output().find(text) != std::string::npos;
+}
+
+// What the platform saw: every sequence number, in arrival order, by kind.
+struct Arrival {
+  std::uint64_t sequence;
+  bool alert;
+  std::string device;
+};
+
+std::optional<Arrival> next_arrival(eg::test::TestMqttClient& platform, std::chrono::milliseconds timeout) {
+  auto message = platform.next(timeout);
+  if (!message) return std::nullopt;
+  if (message->topic.ends_with("/alert")) {
+    v1::AlertTransition t;
+    REQUIRE(t.ParseFromString(message->payload));
+    return Arrival{t.sequence(), true, t.alert().device_id()};
+  }
+  v1::SensorEvent e;
+  REQUIRE(e.ParseFromString(message->payload));
+  return Arrival{e.sequence(), false, e.device_id()};
+}
+
+}  // namespace
+
+TEST_CASE("upstream broker down under a steady stream: everything arrives, gap-free, the alert ahead of the backlog",
+          "[integration][store-and-forward]") {
+  eg::test::MosquittoBroker local;
+  eg::test::MosquittoBroker upstream(/*persistent=*/true);
+  eg::test::TempDir dir;
+  Setup setup = write_config(dir, local.uri(), upstream.uri(), /*with_sos_rule=*/true);
+  eg::test::TestMqttClient platform(upstream.uri(), "platform", /*persistent=*/true);
+  platform.subscribe("eldercare/v1/lab/gw-sf/event");
+  platform.subscribe("eldercare/v1/lab/gw-sf/alert");
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", setup.config}, dir.file("gateway.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }));
+  eg::test::TestMqttClient sensors(local.uri(), "sensors");
+
+  const int kReadings = 150;
+  auto reading = [&](int i) {
+    sensors.publish("zigbee2mqtt/bed_radar", "{\"heart_rate\":" + std::to_string(60 + i) + "}");
+  };
+  std::vector<Arrival> before_outage;
+  for (int i = 0; i < 50; ++i) reading(i);
+  while (before_outage.size() < 50)
+    if (auto a = next_arrival(platform, 10s))
+      before_outage.push_back(*a);
+    else
+      FAIL("the first 50 readings did not arrive");
+
+  upstream.stop();
+  for (int i = 50; i < 100; ++i) reading(i);
+  sensors.publish("zigbee2mqtt/sos_button", R"({"action":"emergency"})");  // raised during the outage
+  for (int i = 100; i < kReadings; ++i) reading(i);
+  upstream.start();
+
+  // 150 readings + the SOS event + its RAISED transition, each at least once.
+  const std::uint64_t expected = kReadings + 2;
+  std::set<std::uint64_t> seen;
+  for (const auto& a : before_outage) seen.insert(a.sequence);
+  std::vector<Arrival> after;
+  while (seen.size() < expected) {
+    auto a = next_arrival(platform, 30s);
+    if (!a) {
+      std::string missing;
+      for (std::uint64_t s = 1; s <= expected; ++s)
+        if (!seen.contains(s)) missing += std::to_string(s) + " ";
+      auto exit_code = gateway.wait_exit(0ms);
+      INFO("gateway exit code: " << (exit_code ? std::to_string(*exit_code) : "running"));
+      INFO("missing sequences: " << missing << "\n" << gateway.output() << "\nupstream broker: " << upstream.log());
+      FAIL("the platform stopped receiving");
+    }
+    after.push_back(*a);
+    seen.insert(a->sequence);
+  }
+  CHECK(*seen.begin() == 1);
+  CHECK(*seen.rbegin() == expected);  // no gap: 152 distinct numbers from 1 to 152
+
+  auto alert = std::find_if(after.begin(), after.end(), [](const Arrival& a) { return a.alert; });
+  REQUIRE(alert != after.end());
+  // Only what Paho already had in flight (max_inflight = 8) may precede it.
+  auto readings_before_alert = std::distance(after.begin(), alert);
+  INFO("readings delivered after the outage before the alert: " << readings_before_alert);
+  CHECK(readings_before_alert <= 8);
+  CHECK(gateway.stop() == 0);
+}
+
+TEST_CASE("local broker restarted, and the gateway away: nothing the broker held for the gateway is lost",
+          "[integration][store-and-forward]") {
+  eg::test::MosquittoBroker local(/*persistent=*/true);
+  eg::test::MosquittoBroker upstream;
+  eg::test::TempDir dir;
+  Setup setup = write_config(dir, local.uri(), upstream.uri());
+  eg::test::TestMqttClient platform(upstream.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-sf/event");
+  std::set<std::string> devices;
+  auto publish_batch = [&](const std::string& prefix) {
+    eg::test::TestMqttClient sensors(local.uri(), "sensors-" + prefix);
+    for (int i = 0; i < 20; ++i) sensors.publish("zigbee2mqtt/" + prefix + std::to_string(i), R"({"contact":true})");
+  };
+  auto collect = [&](std::size_t total) {
+    while (devices.size() < total) {
+      auto a = next_arrival(platform, 20s);
+      REQUIRE(a.has_value());
+      devices.insert(a->device);
+    }
+  };
+
+  auto gateway = std::make_unique<eg::test::ChildProcess>(std::vector<std::string>{EG_GATEWAYD, "-c", setup.config},
+                                                          dir.file("gateway.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(*gateway, "GATEWAY_READY"); }));
+  publish_batch("a");
+  collect(20);
+
+  local.stop();
+  local.start();
+  REQUIRE(eg::test::wait_until(
+      [&] { return gateway->output().find("GATEWAY_READY") != gateway->output().rfind("GATEWAY_READY"); }, 20s));
+  publish_batch("b");  // ingest resumes after the broker restart
+  collect(40);
+
+  CHECK(gateway->stop() == 0);
+  publish_batch("c");  // queued by the broker for the gateway's persistent session
+  gateway = std::make_unique<eg::test::ChildProcess>(std::vector<std::string>{EG_GATEWAYD, "-c", setup.config},
+                                                     dir.file("gateway.log"));
+  collect(60);
+  CHECK(gateway->stop() == 0);
+}
+
+TEST_CASE("kill -9 at random moments under load: every published message reaches the platform",
+          "[integration][store-and-forward]") {
+  eg::test::MosquittoBroker local, upstream;
+  eg::test::TempDir dir;
+  Setup setup = write_config(dir, local.uri(), upstream.uri());
+  eg::test::TestMqttClient platform(upstream.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-sf/event");
+
+  // Each message is a new device, so each must become exactly one event.
+  std::atomic<int> published{0};
+  std::atomic<bool> keep_publishing{true};
+  std::thread publisher([&] {
+    eg::test::TestMqttClient sensors(local.uri(), "load");
+    while (keep_publishing) {
+      sensors.publish("zigbee2mqtt/door_" + std::to_string(published.load()), R"({"contact":false})");
+      ++published;
+    }
+  });
+
+  std::mt19937 random(20261124);
+  const int kCycles = 20;
+  for (int cycle = 0; cycle < kCycles; ++cycle) {
+    eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", setup.config}, dir.file("gateway.log"));
+    REQUIRE(eg::test::wait_until([&] { return gateway.output().find("GATEWAY_READY") != std::string::npos; }));
+    // The moment of death is what is random here; nothing is being waited for.
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<>(20, 300)(random)));
+    gateway.signal(SIGKILL);
+    REQUIRE(gateway.wait_exit(5s).has_value());
+  }
+  keep_publishing = false;
+  publisher.join();
+  const int total = published.load();
+  INFO(total << " messages published across " << kCycles << " kill -9 cycles");
+  REQUIRE(total > kCycles);
+
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", setup.config}, dir.file("gateway.log"));
+  std::set<std::string> devices;
+  while (devices.size() < static_cast<std::size_t>(total)) {
+    auto a = next_arrival(platform, 30s);
+    INFO(devices.size() << " of " << total << " devices seen");
+    REQUIRE(a.has_value());
+    devices.insert(a->device);
+  }
+  for (int i = 0; i < total; ++i) CHECK(devices.contains("door_" + std::to_string(i)));
+  CHECK(gateway.stop() == 0);
+}
+
+TEST_CASE("a corrupt or unwritable database stops the start with a clear error, and the file is left alone",
+          "[integration][store-and-forward]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  Setup setup = write_config(dir, broker.uri(), broker.uri());
+  const std::string garbage(8192, 'x');
+  std::ofstream(setup.database) << garbage;
+  auto corrupt = eg::test::run_command({EG_GATEWAYD, "-c", setup.config}, 10s);
+  CHECK(corrupt.exit_code == 1);
+  CHECK(corrupt.output.find("STORE_OPEN_FAILED " + setup.database + ": ") != std::string::npos);
+  std::ifstream kept(setup.database);
+  CHECK(std::string(std::istreambuf_iterator<char>(kept), {}) == garbage);  // evidence kept for inspection
+
+  std::string config_text;
+  {
+    std::ifstream in(setup.config);
+    config_text.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  config_text.replace(config_text.find(setup.database), setup.database.size(), "/nonexistent/dir/gw.db");
+  std::ofstream(setup.config) << config_text;
+  auto unwritable = eg::test::run_command({EG_GATEWAYD, "-c", setup.config}, 10s);
+  CHECK(unwritable.exit_code == 1);
+  CHECK(unwritable.output.find("STORE_OPEN_FAILED /nonexistent/dir/gw.db: ") != std::string::npos);
+}
