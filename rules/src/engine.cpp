@@ -128,7 +128,8 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
   for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
     const Rule& rule = rules_.rules[i];
     if (!applies(rule, event)) continue;
-    const std::string& subject = event.resident_id().empty() ? event.device_id() : event.resident_id();
+    const std::string& subject =
+        rule.per_device || event.resident_id().empty() ? event.device_id() : event.resident_id();
     Key key{i, subject};
     Tracker& tracker = trackers_[key];
     tracker.device = event.device_id();
@@ -164,6 +165,7 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
           if (!word) break;  // the event does not speak of this field
           value = *word;
           condition = rule.equals.contains(value);
+          if (!condition && !rule.clears.empty() && !rule.clears.contains(value)) break;  // another aspect
         } else {
           auto number = read_number(event, rule.field);
           if (!number) break;

@@ -141,7 +141,8 @@ const std::map<std::string, WordField>& words() {
         }}},
       {"device_health.condition",
        {v1::EVENT_KIND_DEVICE_HEALTH,
-        {"online", "offline", "battery_low", "battery_ok", "tamper", "tamper_cleared", "silent", "left_network"},
+        {"online", "offline", "battery_low", "battery_ok", "tamper", "tamper_cleared", "silent", "left_network",
+         "disk_low", "disk_ok"},
         [](const Event& e) -> std::optional<std::string> {
           if (!e.has_device_health()) return std::nullopt;
           switch (e.device_health().condition()) {
@@ -161,6 +162,10 @@ const std::map<std::string, WordField>& words() {
               return "silent";
             case v1::DeviceHealthPayload::CONDITION_LEFT_NETWORK:
               return "left_network";
+            case v1::DeviceHealthPayload::CONDITION_DISK_LOW:
+              return "disk_low";
+            case v1::DeviceHealthPayload::CONDITION_DISK_OK:
+              return "disk_ok";
             default:
               return std::nullopt;
           }

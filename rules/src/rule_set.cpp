@@ -113,21 +113,25 @@ Schedule read_schedule(const toml::table& table, const std::string& file) {
   return schedule;
 }
 
-std::set<std::string> read_words(TomlReader& in, const toml::table& table, const std::string& field) {
-  const toml::node* node = table.get("equals");
+// Words of a word field under `key` ("equals", "clears"): one string or a
+// list, each checked against the field's values. Empty when absent and optional.
+std::set<std::string> read_words(TomlReader& in, const toml::table& table, const std::string& field,
+                                 const char* key = "equals", bool required = true) {
+  const toml::node* node = table.get(key);
   std::vector<std::string> words;
   if (node != nullptr && node->is_string()) {
-    words.push_back(in.optional_string("equals", ""));
+    words.push_back(in.optional_string(key, ""));
   } else {
-    words = in.optional_string_array("equals");
+    words = in.optional_string_array(key);
   }
-  if (words.empty()) in.fail_here(in.qualified("equals") + ": name the value(s) that raise, e.g. equals = \"true\"");
+  if (words.empty() && required)
+    in.fail_here(in.qualified(key) + ": name the value(s) that raise, e.g. equals = \"true\"");
   const auto& allowed = field_words(field);
   for (const auto& word : words)
     if (std::find(allowed.begin(), allowed.end(), word) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      in.fail_at(*node, "equals", "'" + word + "' is not a value of " + field + " (" + list + ")");
+      in.fail_at(*node, key, "'" + word + "' is not a value of " + field + " (" + list + ")");
     }
   return {words.begin(), words.end()};
 }
@@ -168,6 +172,9 @@ Rule read_rule(const toml::table& table, const std::string& file) {
   rule.requires_flag = in.optional_string("requires", "");
   rule.auto_resolve = in.optional_bool("auto_resolve", true);
   rule.ladder = in.optional_string("ladder", "");
+  std::string per = in.optional_string("per", rule.watch.kind == v1::EVENT_KIND_DEVICE_HEALTH ? "device" : "resident");
+  if (per != "device" && per != "resident") in.fail_at(*table.get("per"), "per", "expected device or resident");
+  rule.per_device = per == "device";
 
   int conditions = 0;
   if (const toml::table* match = in.optional_table("match")) {
@@ -176,6 +183,11 @@ Rule read_rule(const toml::table& table, const std::string& file) {
     rule.type = ConditionType::kMatch;
     rule.field = read_field(m, *match, FieldType::kWord, rule.watch.kind);
     rule.equals = read_words(m, *match, rule.field);
+    // A field shared by several aspects (device_health.condition) needs to
+    // say which values clear it; by default every other value does.
+    rule.clears = read_words(m, *match, rule.field, "clears", false);
+    for (const auto& word : rule.clears)
+      if (rule.equals.contains(word)) m.fail_at(*match->get("clears"), "clears", "'" + word + "' also raises");
     rule.parameters.for_s = read_duration(m, *match, "for").value_or(0);
     m.reject_unknown_keys();
   }

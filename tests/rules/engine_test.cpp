@@ -1155,3 +1155,34 @@ TEST_CASE("restore rejects text that is not a snapshot and leaves the engine as 
   CHECK(engine.tracked_subjects() == 0);
   CHECK(engine.active_alerts().empty());
 }
+
+TEST_CASE("equipment rules are per device and cleared only by their own value", "[rules]") {
+  auto rules = eg::rules::parse_rules(R"(
+[[rule]]
+id = "low-battery"
+kind = "device_health"
+match = { field = "device_health.condition", equals = "battery_low", clears = "battery_ok" }
+)",
+                                      "r.toml");
+  REQUIRE(rules.rules.at(0).per_device);
+  eg::rules::Engine engine(rules, "gw");
+  eg::WallTime t{std::chrono::seconds(1'767'225'600)};
+  auto health = [](const char* device, v1::DeviceHealthPayload::Condition condition) {
+    v1::SensorEvent e;
+    e.set_kind(v1::EVENT_KIND_DEVICE_HEALTH);
+    e.set_device_id(device);
+    e.set_resident_id("r-1");  // two sensors of one resident
+    e.mutable_device_health()->set_condition(condition);
+    return e;
+  };
+  CHECK(engine.on_event(health("door", v1::DeviceHealthPayload::CONDITION_BATTERY_LOW), t).transitions.size() == 1);
+  CHECK(engine.on_event(health("radar", v1::DeviceHealthPayload::CONDITION_BATTERY_LOW), t).transitions.size() == 1);
+  CHECK(engine.active_alerts().size() == 2);
+  // The door coming online says nothing about its battery.
+  CHECK(engine.on_event(health("door", v1::DeviceHealthPayload::CONDITION_ONLINE), t).transitions.empty());
+  auto cleared = engine.on_event(health("door", v1::DeviceHealthPayload::CONDITION_BATTERY_OK), t);
+  REQUIRE(cleared.transitions.size() == 1);
+  CHECK(cleared.transitions[0].to_state() == v1::ALERT_STATE_RESOLVED);
+  CHECK(cleared.transitions[0].alert().device_id() == "door");
+  CHECK(engine.active_alerts().size() == 1);
+}

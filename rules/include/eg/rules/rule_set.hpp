@@ -72,6 +72,10 @@ struct Rule {
   ConditionType type = ConditionType::kMatch;
   std::string field;             // "fall.state", "vitals.heart_rate_bpm", ...
   std::set<std::string> equals;  // kMatch: words that make the condition true
+  std::set<std::string> clears;  // kMatch: words that clear it; empty: every word not in `equals`
+  // One alert per device instead of per resident (equipment rules: two
+  // sensors of one resident are two problems). Default for device_health.
+  bool per_device = false;
   Parameters parameters;
   std::optional<Schedule> schedule;
   std::string requires_flag;  // resident flag the rule needs ("dementia", "living_alone")
