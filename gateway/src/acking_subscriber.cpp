@@ -100,6 +100,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
   void fail(const std::string& why) {
     bool was_connected = subscribed;
     subscribed = false;
+    session_up = false;
     ++generation;  // tokens of the old connection are void
     boost::system::error_code ignored;
     socket.close(ignored);
@@ -193,6 +194,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         if (length < 2 || body[1] != 0)
           return fail("connection refused, code " + std::to_string(length < 2 ? -1 : body[1])), false;
         attempt = 0;
+        session_up = true;
         Bytes sub;
         put_u16(sub, next_packet_id());
         for (const auto& filter : options.filters) {
@@ -256,7 +258,10 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
   }
 
   void ack(std::uint64_t token) {
-    if (token == 0 || (token >> 16) != generation || !subscribed) return;
+    // Valid from CONNACK on: a persistent session re-sends its unacknowledged
+    // messages before our SUBACK arrives, and dropping those acks would leave
+    // the broker's in-flight window full for good.
+    if (token == 0 || (token >> 16) != generation || !session_up) return;
     --unacked;
     Bytes body;
     put_u16(body, static_cast<std::uint16_t>(token & 0xffff));
@@ -274,6 +279,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
   std::deque<Bytes> outgoing;
   bool writing = false;
   bool subscribed = false;
+  bool session_up = false;  // CONNACK received on the current connection
   bool stopped = false;
   int attempt = 0;
   std::uint64_t generation = 1;

@@ -98,6 +98,11 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
       in.fail_here("gateway.log_level: expected trace, debug, info, warn or error");
     config.http_port = static_cast<std::uint16_t>(in.optional_int("http_port", 0, 0, 65535));
     config.status_interval_s = static_cast<int>(in.optional_int("status_interval_s", 60, 1, 86400));
+    config.max_database_mb = in.optional_double("max_database_mb", config.max_database_mb);
+    if (!(config.max_database_mb > 0)) in.fail_here("gateway.max_database_mb must be positive");
+    config.retention_days = static_cast<int>(in.optional_int("retention_days", 7, 1, 3650));
+    config.min_free_disk_mb = in.optional_double("min_free_disk_mb", config.min_free_disk_mb);
+    if (config.min_free_disk_mb < 0) in.fail_here("gateway.min_free_disk_mb cannot be negative");
     config.rules_file = in.optional_string("rules", "");
     // A relative rule file lives beside the config that names it.
     if (!config.rules_file.empty() && config.rules_file.front() != '/') {

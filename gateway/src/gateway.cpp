@@ -5,6 +5,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -248,6 +249,75 @@ struct Gateway::Impl {
     for (auto& event : result.value()) forward_event(std::move(event), now);
   }
 
+  // Readings that lose little when the oldest are dropped under the size cap.
+  static bool is_routine(eldercare::v1::EventKind kind) {
+    return kind == eldercare::v1::EVENT_KIND_VITALS || kind == eldercare::v1::EVENT_KIND_PRESENCE ||
+           kind == eldercare::v1::EVENT_KIND_BED || kind == eldercare::v1::EVENT_KIND_WATER_METER;
+  }
+
+  // Keeps the database under its cap by dropping the oldest routine readings,
+  // delivered ones first; counted, logged, and reported in GatewayStatus.
+  void enforce_size_cap() {
+    rows_since_size_check = 0;
+    const auto cap = static_cast<std::uint64_t>(config.max_database_mb * 1024 * 1024);
+    try {
+      if (store->used_bytes() <= cap) return;
+      Store::Dropped total;
+      while (store->used_bytes() > cap * 9 / 10) {
+        auto dropped = store->drop_oldest_routine(500);
+        if (dropped.delivered + dropped.undelivered == 0) {
+          metrics.add("store_over_cap_total");
+          if (bad_input_log.admit("store-cap", clock.steady_now()))
+            spdlog::error(
+                "STORE_OVER_CAP used_bytes={} cap_bytes={} reason=\"nothing droppable left: only alerts "
+                "and safety events\"",
+                store->used_bytes(), cap);
+          break;
+        }
+        total.delivered += dropped.delivered;
+        total.undelivered += dropped.undelivered;
+      }
+      if (total.undelivered > 0) {
+        store->add_to_counter("dropped_events", total.undelivered);
+        metrics.add("events_dropped_total{reason=\"size_cap\"}", total.undelivered);
+      }
+      if (total.delivered + total.undelivered > 0)
+        spdlog::warn("EVENTS_DROPPED reason=size_cap undelivered={} delivered={} cap_mb={}", total.undelivered,
+                     total.delivered, config.max_database_mb);
+    } catch (const StoreError& error) {
+      metrics.add("store_errors_total");
+      spdlog::error("STORE_CAP_FAILED reason=\"{}\"", error.what());
+    }
+  }
+
+  // Once a minute, with the silence check: retention of delivered rows, and
+  // free disk, reported as a health event of the gateway itself.
+  void housekeeping() {
+    WallTime now = clock.wall_now();
+    write([&] {
+      auto removed = store->delete_delivered_before(now - std::chrono::hours(24) * config.retention_days);
+      if (removed > 0) metrics.add("rows_expired_total", removed);
+    });
+    enforce_size_cap();
+    std::error_code ec;
+    auto directory = std::filesystem::path(config.database).parent_path();
+    auto space = std::filesystem::space(directory.empty() ? "." : directory, ec);
+    if (ec) return;
+    bool low = static_cast<double>(space.available) < config.min_free_disk_mb * 1024 * 1024;
+    if (low == disk_low) return;
+    disk_low = low;
+    spdlog::log(low ? spdlog::level::err : spdlog::level::info, "GATEWAY_DISK_{} free_mb={} threshold_mb={}",
+                low ? "LOW" : "OK", space.available / (1024 * 1024), config.min_free_disk_mb);
+    eldercare::v1::SensorEvent event;
+    event.set_device_id("gateway:" + config.gateway_id);
+    event.set_kind(eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+    event.mutable_device_health()->set_condition(low ? eldercare::v1::DeviceHealthPayload::CONDITION_DISK_LOW
+                                                     : eldercare::v1::DeviceHealthPayload::CONDITION_DISK_OK);
+    *event.mutable_received_time() = to_timestamp(now);
+    event.set_driver("gateway");
+    forward_event(std::move(event), now);
+  }
+
   // Checked once a minute: a device past its silence limit becomes a health
   // event, as if it had said so itself.
   void check_silence() {
@@ -270,6 +340,7 @@ struct Gateway::Impl {
     silence_timer.async_wait([this](boost::system::error_code ec) {
       if (ec || stopping) return;
       check_silence();
+      housekeeping();
       schedule_silence_check();
     });
   }
@@ -305,7 +376,9 @@ struct Gateway::Impl {
     event.set_gateway_id(config.gateway_id);
     event.set_sequence(++last_sequence);
     std::string payload = event.SerializeAsString();
-    write([&] { store->append_event(event.sequence(), event.id(), payload, received); });
+    const bool routine = is_routine(event.kind());
+    write([&] { store->append_event(event.sequence(), event.id(), payload, received, "event", routine); });
+    if (++rows_since_size_check >= kSizeCheckEvery) enforce_size_cap();
     metrics.add("events_total");
     if (alerting) alerting->on_event(event);
   }
@@ -368,6 +441,11 @@ struct Gateway::Impl {
     }
     status.set_last_sequence(last_sequence);
     status.set_unexpected_disconnect(unexpected);
+    try {
+      if (store) status.set_dropped_events(store->counter("dropped_events"));
+    } catch (const StoreError&) {
+      metrics.add("store_errors_total");
+    }
     return status.SerializeAsString();
   }
 
@@ -453,6 +531,9 @@ struct Gateway::Impl {
   std::unique_ptr<MqttLink> local;  // Paho: publishing (and ingest when TLS is needed)
   std::unique_ptr<AckingSubscriber> subscriber;
   std::vector<std::uint64_t> pending_acks;
+  static constexpr int kSizeCheckEvery = 256;  // appended rows between size checks
+  int rows_since_size_check = 0;
+  bool disk_low = false;
   std::deque<std::pair<std::string, std::string>> local_notices;  // (topic, payload) not yet taken by the broker
   bool sending_local_notice = false;  // ingested, acknowledged to the broker at the next commit
   static constexpr std::size_t kAckBatch = 16;

@@ -249,7 +249,13 @@ MqttLink::~MqttLink() {
   impl_->stopping = true;
   impl_->reconnect_timer.cancel();
   impl_->stop_timer.cancel();
-  impl_->client->disable_callbacks();
+  try {
+    impl_->client->disable_callbacks();
+  } catch (const mqtt::exception& error) {
+    // Paho refuses while a disconnect is still under way; our handlers only
+    // post through weak pointers, so a late callback finds nothing to call.
+    spdlog::debug("MQTT_DISABLE_CALLBACKS_FAILED link={} reason=\"{}\"", impl_->options.log_name, error.what());
+  }
 }
 
 void MqttLink::on_message(MessageHandler handler) {

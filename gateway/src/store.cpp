@@ -37,6 +37,15 @@ constexpr const char* kMigrations[] = {
       snapshot TEXT NOT NULL
     );
     )sql",
+    // 3: routine readings may be dropped under the size cap; counters.
+    R"sql(
+    ALTER TABLE events ADD COLUMN routine INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX events_routine ON events(routine, delivered, sequence);
+    CREATE TABLE counters (
+      name  TEXT PRIMARY KEY,
+      value INTEGER NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace
@@ -55,13 +64,16 @@ Store::Store(const std::string& path) : path_(path) {
   db_.reset(raw);
   if (rc != SQLITE_OK) fail("cannot open database");
   sqlite3_busy_timeout(db_.get(), 2000);
-  // WAL: readers never block the writer; NORMAL sync: a commit survives a
-  // process crash; power loss may lose the last group commit (docs/durability.md).
+  // WAL: readers never block the writer. FULL sync: every (group) commit is
+  // fsynced, so what we acknowledged to the broker or published upstream
+  // survives power loss too; group commits keep that to one fsync per group,
+  // not per message (docs/durability.md).
   exec("PRAGMA journal_mode=WAL");
-  exec("PRAGMA synchronous=NORMAL");
+  exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
   migrate();
-  insert_event_ = prepare("INSERT INTO events(sequence, event_id, payload, received_ms, leaf) VALUES(?,?,?,?,?)");
+  insert_event_ =
+      prepare("INSERT INTO events(sequence, event_id, payload, received_ms, leaf, routine) VALUES(?,?,?,?,?,?)");
   select_undelivered_ = prepare(
       "SELECT sequence, leaf, payload FROM events WHERE delivered = 0 AND leaf = ? AND sequence > ? AND sequence <= ? "
       "ORDER BY sequence LIMIT ?");
@@ -130,8 +142,68 @@ void Store::step_done(sqlite3_stmt* statement) {
 
 void Store::flush() {
   if (!in_transaction_) return;
+  try {
+    exec("COMMIT");
+  } catch (const StoreError&) {
+    // A failed COMMIT (disk full, I/O error) may or may not have ended the
+    // transaction; ask SQLite rather than guess, so the next write neither
+    // nests a BEGIN nor forgets an open transaction.
+    in_transaction_ = sqlite3_get_autocommit(db_.get()) == 0;
+    throw;
+  }
   in_transaction_ = false;
-  exec("COMMIT");
+}
+
+std::uint64_t Store::used_bytes() {
+  auto pragma = [&](const char* sql) {
+    auto statement = prepare(sql);
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) fail(std::string("cannot read ") + sql);
+    return static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0));
+  };
+  std::uint64_t pages = pragma("PRAGMA page_count"), free_pages = pragma("PRAGMA freelist_count");
+  return (pages - std::min(pages, free_pages)) * pragma("PRAGMA page_size");
+}
+
+Store::Dropped Store::drop_oldest_routine(std::size_t rows) {
+  begin_if_needed();
+  Dropped dropped;
+  for (int delivered : {1, 0}) {
+    std::uint64_t done = dropped.delivered + dropped.undelivered;
+    if (done >= rows) break;
+    auto statement = prepare(
+        "DELETE FROM events WHERE sequence IN (SELECT sequence FROM events WHERE routine = 1 AND delivered = ? "
+        "ORDER BY sequence LIMIT ?)");
+    sqlite3_bind_int(statement.get(), 1, delivered);
+    sqlite3_bind_int64(statement.get(), 2, static_cast<sqlite3_int64>(rows - done));
+    step_done(statement.get());
+    auto n = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+    (delivered ? dropped.delivered : dropped.undelivered) += n;
+  }
+  return dropped;
+}
+
+std::uint64_t Store::delete_delivered_before(WallTime cutoff) {
+  begin_if_needed();
+  auto statement = prepare("DELETE FROM events WHERE delivered = 1 AND received_ms < ?");
+  sqlite3_bind_int64(statement.get(), 1, to_ms(cutoff));
+  step_done(statement.get());
+  return static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+}
+
+void Store::add_to_counter(std::string_view name, std::uint64_t delta) {
+  begin_if_needed();
+  auto statement = prepare(
+      "INSERT INTO counters(name, value) VALUES(?, ?) ON CONFLICT(name) DO UPDATE SET value = value + excluded.value");
+  sqlite3_bind_text(statement.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+  sqlite3_bind_int64(statement.get(), 2, static_cast<sqlite3_int64>(delta));
+  step_done(statement.get());
+}
+
+std::uint64_t Store::counter(std::string_view name) {
+  auto statement = prepare("SELECT value FROM counters WHERE name = ?");
+  sqlite3_bind_text(statement.get(), 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+  if (sqlite3_step(statement.get()) != SQLITE_ROW) return 0;
+  return static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0));
 }
 
 std::uint64_t Store::last_sequence() {
@@ -147,7 +219,7 @@ std::uint64_t Store::undelivered_count() {
 }
 
 void Store::append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received,
-                         std::string_view leaf) {
+                         std::string_view leaf, bool routine) {
   begin_if_needed();
   sqlite3_stmt* s = insert_event_.get();
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(sequence));
@@ -155,6 +227,7 @@ void Store::append_event(std::uint64_t sequence, std::string_view event_id, std:
   sqlite3_bind_blob(s, 3, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, to_ms(received));
   sqlite3_bind_text(s, 5, leaf.data(), static_cast<int>(leaf.size()), SQLITE_STATIC);
+  sqlite3_bind_int(s, 6, routine ? 1 : 0);
   step_done(s);
 }
 

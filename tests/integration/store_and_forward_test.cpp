@@ -8,9 +8,11 @@
 #include <map>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "eldercare/v1/alert.pb.h"
+#include "eldercare/v1/gateway_status.pb.h"
 #include "eldercare/v1/sensor_event.pb.h"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
@@ -212,8 +214,20 @@ TEST_CASE("kill -9 at random moments under load: every published message reaches
   std::set<std::string> devices;
   while (devices.size() < static_cast<std::size_t>(total)) {
     auto a = next_arrival(platform, 30s);
-    INFO(devices.size() << " of " << total << " devices seen");
-    REQUIRE(a.has_value());
+    if (!a) {
+      int first_missing = -1, missing = 0;
+      for (int i = 0; i < total; ++i)
+        if (!devices.contains("door_" + std::to_string(i))) {
+          if (first_missing < 0) first_missing = i;
+          ++missing;
+        }
+      std::string log = gateway.output();
+      INFO(devices.size() << " of " << total << " devices seen; " << missing << " missing, first door_" << first_missing
+                          << "\n"
+                          << log.substr(log.size() > 3000 ? log.size() - 3000 : 0));
+      if (std::getenv("EG_MOSQUITTO_VERBOSE")) std::ofstream("/tmp/k9-local-broker.log") << local.log();
+      FAIL("the platform stopped receiving");
+    }
     devices.insert(a->device);
   }
   for (int i = 0; i < total; ++i) CHECK(devices.contains("door_" + std::to_string(i)));
@@ -243,4 +257,81 @@ TEST_CASE("a corrupt or unwritable database stops the start with a clear error, 
   auto unwritable = eg::test::run_command({EG_GATEWAYD, "-c", setup.config}, 10s);
   CHECK(unwritable.exit_code == 1);
   CHECK(unwritable.output.find("STORE_OPEN_FAILED /nonexistent/dir/gw.db: ") != std::string::npos);
+}
+
+TEST_CASE("a tiny size cap drops routine readings, counted and reported, never an alert or a safety event",
+          "[integration][store-and-forward]") {
+  eg::test::MosquittoBroker local;
+  eg::test::MosquittoBroker upstream(/*persistent=*/true);
+  eg::test::TempDir dir;
+  Setup setup = write_config(dir, local.uri(), upstream.uri(), /*with_sos_rule=*/true);
+  {
+    std::ifstream in(setup.config);
+    std::string text(std::istreambuf_iterator<char>(in), {});
+    text.replace(text.find("[local]"), 0, "max_database_mb = 0.2\n\n");
+    std::ofstream(setup.config) << text;
+  }
+  eg::test::TestMqttClient platform(upstream.uri(), "platform", /*persistent=*/true);
+  platform.subscribe("eldercare/v1/lab/gw-sf/event");
+  platform.subscribe("eldercare/v1/lab/gw-sf/alert");
+  upstream.stop();  // the platform is unreachable the whole time: everything piles up
+
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", setup.config}, dir.file("gateway.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }));
+  eg::test::TestMqttClient sensors(local.uri(), "sensors");
+  const int kReadings = 3000;
+  for (int i = 0; i < kReadings; ++i) {
+    // Distinct devices, so every reading is news; vitals are routine.
+    sensors.publish("zigbee2mqtt/bed_" + std::to_string(i), R"({"heart_rate":70})");
+    if (i == kReadings / 2) {
+      sensors.publish("zigbee2mqtt/sos_button", R"({"action":"emergency"})");
+      sensors.publish("zigbee2mqtt/kitchen_gas", R"({"gas":true})");
+    }
+  }
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "EVENTS_DROPPED reason=size_cap"); }, 30s));
+
+  upstream.start();
+  eg::test::TestMqttClient status_reader(upstream.uri(), "status-reader");
+  int vitals = 0;
+  bool sos = false, gas = false, alert = false;
+  std::uint64_t highest = 0;
+  // Everything left arrives; the reading with the highest sequence is the last one published.
+  while (!(sos && gas && alert && highest >= static_cast<std::uint64_t>(kReadings) + 3)) {
+    auto message = platform.next(30s);
+    INFO(vitals << " readings, sos " << sos << " gas " << gas << " alert " << alert << " highest " << highest);
+    if (!message) {
+      std::string log = gateway.output(), notable;
+      std::size_t unregistered = 0, at = 0;
+      while ((at = log.find("DEVICE_UNREGISTERED", at)) != std::string::npos) ++unregistered, ++at;
+      std::istringstream lines(log);
+      for (std::string line; std::getline(lines, line);)
+        if (line.find("DEVICE_UNREGISTERED") == std::string::npos) notable += line + "\n";
+      INFO("devices ingested: " << unregistered << "\n" << notable);
+      FAIL("the platform stopped receiving");
+    }
+    if (message->topic.ends_with("/alert")) {
+      alert = true;
+      continue;
+    }
+    v1::SensorEvent event;
+    REQUIRE(event.ParseFromString(message->payload));
+    highest = std::max<std::uint64_t>(highest, event.sequence());
+    if (event.kind() == v1::EVENT_KIND_VITALS) ++vitals;
+    if (event.kind() == v1::EVENT_KIND_SOS_CALL) sos = true;
+    if (event.kind() == v1::EVENT_KIND_GAS) gas = true;
+  }
+  CHECK(vitals < kReadings);
+
+  // The gateway says how many it dropped, and the numbers add up.
+  status_reader.subscribe("eldercare/v1/lab/gw-sf/status");
+  v1::GatewayStatus status;
+  REQUIRE(eg::test::wait_until(
+      [&] {
+        auto message = status_reader.next(1s);
+        return message && status.ParseFromString(message->payload) && status.online() && status.dropped_events() > 0;
+      },
+      20s));
+  INFO("dropped " << status.dropped_events() << ", delivered " << vitals);
+  CHECK(status.dropped_events() + static_cast<std::uint64_t>(vitals) >= static_cast<std::uint64_t>(kReadings));
+  CHECK(gateway.stop() == 0);
 }

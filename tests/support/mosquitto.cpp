@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <stdexcept>
 
@@ -57,6 +58,7 @@ void MosquittoBroker::write_config() {
          << "max_inflight_messages 100\n"
          << "log_dest stderr\n"
          << "log_type error\nlog_type warning\nlog_type notice\n";
+  if (std::getenv("EG_MOSQUITTO_VERBOSE") != nullptr) config << "log_type all\n";  // for debugging a test
   // As root, mosquitto drops to the "mosquitto" user, which cannot write our
   // private temp dir: keep the test's own identity.
   if (::geteuid() == 0) config << "user root\n";

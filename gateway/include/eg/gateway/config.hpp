@@ -44,7 +44,7 @@ struct LocalBrokerConfig : BrokerConfig {
 struct UpstreamBrokerConfig : BrokerConfig {
   std::string topic_prefix = "eldercare/v1";  // topics: <prefix>/<site>/<gateway>/<event|status|...>
   int max_inflight = 64;                      // publishes awaiting PUBACK at once
-  double max_rate_per_s = 1000;  // event lane drain limit (alerts are never limited); 0: unlimited
+  double max_rate_per_s = 1000;               // event lane drain limit (alerts are never limited); 0: unlimited
 };
 
 // One publisher family under one base topic: subscribes "<base_topic>/#".
@@ -97,6 +97,11 @@ struct GatewayConfig {
   EscalationConfig escalation;
   std::uint16_t http_port = 0;  // metrics/health endpoint on 127.0.0.1; 0: off
   int status_interval_s = 60;   // how often GatewayStatus is refreshed upstream
+  // Store bounds. Over the cap, routine readings are dropped oldest first;
+  // alerts and safety events never are. Delivered rows go after retention.
+  double max_database_mb = 1024;
+  int retention_days = 7;
+  double min_free_disk_mb = 200;  // below: a gateway-health event (disk_low)
 };
 
 // Reads and validates `path`. Throws ConfigError with "file:line:col: reason".

@@ -50,14 +50,16 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Highest sequence ever stored (0 for a new database).
   std::uint64_t last_sequence();
   // `leaf` names the upstream message type: "event" (SensorEvent, the
   // default) or "alert" (AlertTransition, kept as the alerts' audit trail).
+  // `routine`: a reading that may be dropped, oldest first, to keep the store
+  // under its size cap (vitals, presence); alerts and safety events never are.
   void append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received,
-                    std::string_view leaf = "event");
+                    std::string_view leaf = "event", bool routine = false);
   // Undelivered rows of one lane (`leaf`) with after < sequence <= up_to, in
   // sequence order, at most `limit`: the upstream drain reads the outbox here.
   std::vector<OutboxRow> undelivered(std::string_view leaf, std::uint64_t after, std::uint64_t up_to,
@@ -76,8 +78,24 @@ class Store {
   void add_dead_letter(const DeadLetter& letter);
   std::vector<DeadLetter> dead_letters(std::size_t limit);
 
-  // Commits the open write transaction, if any.
+  // Commits the open write transaction, if any, fsynced (synchronous=FULL):
+  // once committed, a row survives a crash of the process and power loss.
   void flush();
+
+  // --- size and retention ---
+  // Bytes in use by live pages (the file keeps freed pages for reuse).
+  std::uint64_t used_bytes();
+  struct Dropped {
+    std::uint64_t delivered = 0;
+    std::uint64_t undelivered = 0;
+  };
+  // Deletes up to `rows` of the oldest routine rows, delivered ones first.
+  Dropped drop_oldest_routine(std::size_t rows);
+  // Deletes delivered rows received before `cutoff`; returns how many.
+  std::uint64_t delete_delivered_before(WallTime cutoff);
+  // Persistent counters (e.g. "dropped_events"), so GatewayStatus survives restarts.
+  void add_to_counter(std::string_view name, std::uint64_t delta);
+  std::uint64_t counter(std::string_view name);
   bool has_pending_writes() const { return in_transaction_; }
 
  private:
