@@ -1,5 +1,6 @@
 #include "eg/gateway/config.hpp"
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -93,6 +94,12 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
         in.fail_here("gateway.id and gateway.site become MQTT topic levels: no '/', '+' or '#'");
     config.database = in.optional_string("database", config.database);
     config.log_level = in.optional_string("log_level", config.log_level);
+    std::string offset = in.optional_string("utc_offset", "+08:00");
+    int oh = 0, om = 0;
+    if (offset.size() != 6 || (offset[0] != '+' && offset[0] != '-') || offset[3] != ':' ||
+        std::sscanf(offset.c_str() + 1, "%2d:%2d", &oh, &om) != 2 || oh > 14 || om > 59)
+      in.fail_here("gateway.utc_offset: expected \"+HH:MM\" or \"-HH:MM\", got \"" + offset + "\"");
+    config.utc_offset = std::chrono::minutes((offset[0] == '-' ? -1 : 1) * (oh * 60 + om));
     if (config.log_level != "trace" && config.log_level != "debug" && config.log_level != "info" &&
         config.log_level != "warn" && config.log_level != "error")
       in.fail_here("gateway.log_level: expected trace, debug, info, warn or error");

@@ -64,7 +64,8 @@ struct Gateway::Impl {
       for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
     }
     for (const auto& route : config.drivers) {
-      auto& driver = router.own(drivers::make_driver(route.driver, drivers::DriverOptions{route.base_topic}));
+      auto& driver =
+          router.own(drivers::make_driver(route.driver, drivers::DriverOptions{route.base_topic, config.utc_offset}));
       silence_limit[&driver] = route.silence_after;
       for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
     }

@@ -87,6 +87,9 @@ struct GatewayConfig {
   std::string site;        // street/programme site code
   std::string database = "/var/lib/eldercare/gateway.db";
   std::string log_level = "info";  // trace, debug, info, warn, error
+  // The site's offset from UTC, for publishers that send local time without a
+  // zone (Tasmota, the Kati watch). Shanghai: +08:00, no daylight saving.
+  std::chrono::minutes utc_offset{8 * 60};
   LocalBrokerConfig local;
   UpstreamBrokerConfig upstream;
   std::vector<DriverRoute> drivers;
