@@ -13,6 +13,9 @@
 
 #include <mqtt/async_client.h>
 
+#include <dirent.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
@@ -22,16 +25,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
-#include <dirent.h>
 #include <fstream>
-#include <map>
-#include <pthread.h>
-#include <sstream>
-#include <unistd.h>
 #include <functional>
 #include <future>
 #include <limits>
+#include <map>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -82,7 +82,9 @@ struct Percentiles {
 inline Percentiles percentiles_ms(std::vector<double> seconds) {
   if (seconds.empty()) return {};
   std::sort(seconds.begin(), seconds.end());
-  auto at = [&](double q) { return 1e3 * seconds[static_cast<std::size_t>(q * static_cast<double>(seconds.size() - 1))]; };
+  auto at = [&](double q) {
+    return 1e3 * seconds[static_cast<std::size_t>(q * static_cast<double>(seconds.size() - 1))];
+  };
   return {at(0.5), at(0.99), 1e3 * seconds.back()};
 }
 

@@ -166,13 +166,13 @@ int main(int argc, char** argv) {
   upstream_at_ingest = platform.counted();
   publishing.join();
   if (!ingested) {
-    std::fprintf(stderr, "ingest_bench: gateway: events_total %" PRIu64 " of %" PRIu64 "\n", metrics.get("events_total"),
-                 m);
+    std::fprintf(stderr, "ingest_bench: gateway: events_total %" PRIu64 " of %" PRIu64 "\n",
+                 metrics.get("events_total"), m);
     return 1;
   }
   // At the configured rate limit the upstream side needs M / rate seconds.
-  auto upstream_limit = std::chrono::seconds(
-      300 + (rate_in_force > 0 ? static_cast<long>(static_cast<double>(m) / rate_in_force) : 0));
+  auto upstream_limit =
+      std::chrono::seconds(300 + (rate_in_force > 0 ? static_cast<long>(static_cast<double>(m) / rate_in_force) : 0));
   if (!eg::bench::wait_for([&] { return platform.counted() == m; }, upstream_limit)) {
     std::fprintf(stderr, "ingest_bench: upstream: %" PRIu64 " of %" PRIu64 " arrived\n", platform.counted(), m);
     return 1;
@@ -192,7 +192,8 @@ int main(int argc, char** argv) {
   std::printf("      disk writes         %10.1f KiB per event until ingested, %.1f KiB per event until all delivered\n",
               static_cast<double>(disk_ingested) / 1024.0 / static_cast<double>(m),
               static_cast<double>(disk_all) / 1024.0 / static_cast<double>(m));
-  std::printf("  (b) upstream arrival    %10.0f events/s (all %" PRIu64 " at the platform after %.2f s; "
+  std::printf("  (b) upstream arrival    %10.0f events/s (all %" PRIu64
+              " at the platform after %.2f s; "
               "upstream.max_rate_per_s = %g%s)\n",
               upstream_rate, m, upstream_seconds, rate_in_force, rate_in_force > 0 ? "" : " (unlimited)");
   eg::bench::print_cpu("whole run", cpu_before, cpu_after, m);

@@ -4,7 +4,10 @@
 //            store (eg::gateway::Store) in group commits of 1,000 rows.
 //   (a)      the store-side ceiling: the drain's own queries, no network:
 //            Store::undelivered in batches of 512, mark_delivered for each row,
-//            one commit per batch (on a copy of the filled database).
+//            a commit per batch, and again with a commit per 64 rows (about
+//            what the gateway's 5 ms group commit gathers), each on a copy of
+//            the filled database. Disk writes per row and commit latencies
+//            (the loop is stalled for as long as a commit takes) are printed.
 //   (b)      the real drain: an in-process Gateway (upstream.max_rate_per_s = 0,
 //            max_inflight 64) started on the filled database against a real
 //            mosquitto, until a plain Paho subscriber has the first N_DRAIN
@@ -21,7 +24,6 @@
 
 #include <cinttypes>
 #include <filesystem>
-#include <optional>
 
 #include "bench_mqtt.hpp"
 #include "eg/gateway/store.hpp"
@@ -222,7 +224,8 @@ int main(int argc, char** argv) {
   // --- fill ----------------------------------------------------------------
   auto filled = fill(database, n);
   auto file_mib = static_cast<double>(std::filesystem::file_size(database)) / (1 << 20);
-  std::printf("  fill                    %10.0f rows/s  (%" PRIu64 " rows in %.1f s, commits of %zu, payload %.1f B avg, "
+  std::printf("  fill                    %10.0f rows/s  (%" PRIu64
+              " rows in %.1f s, commits of %zu, payload %.1f B avg, "
               "db %.0f MiB)\n",
               static_cast<double>(n) / filled.seconds, n, filled.seconds, kFillCommit,
               static_cast<double>(filled.payload_bytes) / static_cast<double>(n), file_mib);
@@ -242,7 +245,8 @@ int main(int argc, char** argv) {
     std::filesystem::remove(copy);
     std::filesystem::remove(copy + "-wal");
     std::filesystem::remove(copy + "-shm");
-    std::printf("  (a) store ceiling       %10.0f rows/s  (%" PRIu64 " rows in %.1f s, commits of %zu: undelivered() %.1f s, "
+    std::printf("  (a) store ceiling       %10.0f rows/s  (%" PRIu64
+                " rows in %.1f s, commits of %zu: undelivered() %.1f s, "
                 "mark_delivered+commit %.1f s; %" PRIu64 " left undelivered)\n",
                 static_cast<double>(pass.rows) / pass.seconds, pass.rows, pass.seconds, commit_every, pass.read_seconds,
                 pass.mark_seconds, pass.left);
@@ -250,8 +254,7 @@ int main(int argc, char** argv) {
                 static_cast<double>(pass.disk_bytes) / 1024.0 / static_cast<double>(n), pass.commit_ms.p50,
                 pass.commit_ms.p99, pass.commit_ms.max);
     if (pass.rows != n || pass.left != 0) {
-      std::fprintf(stderr, "outbox_drain_bench: the ceiling pass read %" PRIu64 " of %" PRIu64 " rows\n", pass.rows,
-                   n);
+      std::fprintf(stderr, "outbox_drain_bench: the ceiling pass read %" PRIu64 " of %" PRIu64 " rows\n", pass.rows, n);
       return 1;
     }
     if (commit_every == kDrainBatch) ceiling = pass;
@@ -275,8 +278,9 @@ int main(int argc, char** argv) {
     platform.reset(n_drain, sequence_index);
     auto cpu_before = eg::bench::cpu_seconds();
     auto start = Clock::now();
-    publisher.publish_all(n_drain, [&](std::size_t i) { return std::pair<const std::string&, const std::string&>(
-                                                           event_topic, payloads[i]); });
+    publisher.publish_all(n_drain, [&](std::size_t i) {
+      return std::pair<const std::string&, const std::string&>(event_topic, payloads[i]);
+    });
     double acked = seconds_since(start);
     if (!eg::bench::wait_for([&] { return platform.counted() == n_drain; }, limit)) {
       std::fprintf(stderr, "outbox_drain_bench: baseline: %" PRIu64 " of %" PRIu64 " arrived\n", platform.counted(),
@@ -318,7 +322,8 @@ int main(int argc, char** argv) {
 
   double drain_rate = static_cast<double>(n_drain) / drain_seconds;
   double steady_rate = static_cast<double>(n_drain) / (drain_seconds - startup_seconds);
-  std::printf("  (b) gateway drain       %10.0f rows/s  (%" PRIu64 " in %.1f s from start(), first row after %.2f s; "
+  std::printf("  (b) gateway drain       %10.0f rows/s  (%" PRIu64
+              " in %.1f s from start(), first row after %.2f s; "
               "%.0f rows/s after the first)\n",
               drain_rate, n_drain, drain_seconds, startup_seconds, steady_rate);
   eg::bench::print_cpu("gateway drain", cpu_before, cpu_after, n_drain);
@@ -328,8 +333,8 @@ int main(int argc, char** argv) {
   std::printf("      ratio               %10.2f (drain after its first row / baseline)\n", steady_rate / baseline_rate);
   std::printf("      ratio               %10.2f (drain / store ceiling)\n",
               drain_rate / (static_cast<double>(ceiling.rows) / ceiling.seconds));
-  std::printf("      store after stop    %10" PRIu64 " rows undelivered of %" PRIu64
-              " (events_delivered_total %" PRIu64 " when the last row arrived)\n",
+  std::printf("      store after stop    %10" PRIu64 " rows undelivered of %" PRIu64 " (events_delivered_total %" PRIu64
+              " when the last row arrived)\n",
               left, n, marked_by_metrics);
   std::printf("      peak RSS            %10ld KiB (VmHWM)\n", eg::bench::proc_status_kib("VmHWM:"));
   return 0;

@@ -493,27 +493,28 @@ struct Gateway::Impl {
     flush_timer.async_wait([this](boost::system::error_code ec) {
       if (ec == asio::error::operation_aborted && flush_scheduled) return;  // re-armed sooner
       flush_scheduled = false;
-      try {
-        store->flush();
-      } catch (const StoreError& error) {
-        metrics.add("store_errors_total");
-        spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
+      if (!commit_now()) {
+        // Nothing was acknowledged, so the broker may stop sending: retry by
+        // ourselves (a full disk may clear) instead of waiting for a message.
+        if (!stopping) commit_soon(std::chrono::seconds(1));
         return;
       }
-      acknowledge_committed();
       if (forwarder) forwarder->committed(last_sequence);
     });
   }
 
-  void commit_now() {
+  // Commits now and acknowledges what the commit made durable; false if the
+  // commit failed (counted and logged).
+  bool commit_now() {
     try {
       store->flush();
     } catch (const StoreError& error) {
       metrics.add("store_errors_total");
       spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
-      return;
+      return false;
     }
     acknowledge_committed();
+    return true;
   }
 
   // Everything handled so far is durable: tell the broker it may forget it.
