@@ -373,7 +373,8 @@ struct Gateway::Impl {
                      event.device_id(), event.driver(), event.source_topic());
       }
     }
-    event.set_id(uuids.next());
+    event.set_id(uuids.next(static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(received.time_since_epoch()).count())));
     event.set_gateway_id(config.gateway_id);
     event.set_sequence(++last_sequence);
     std::string payload = event.SerializeAsString();
@@ -487,7 +488,10 @@ struct Gateway::Impl {
   // Group commit: writes gather in one transaction, committed `after` from
   // the first; once committed, their rows may go upstream.
   void commit_soon(std::chrono::milliseconds after) {
-    if (flush_scheduled && after.count() > 0) return;
+    // Already due (at once, or no later than asked): re-arming would only cost
+    // a timerfd system call per message.
+    if (flush_scheduled && (after.count() > 0 || flush_immediate)) return;
+    flush_immediate = after.count() == 0;
     flush_scheduled = true;
     flush_timer.expires_after(after);
     flush_timer.async_wait([this](boost::system::error_code ec) {
@@ -547,6 +551,7 @@ struct Gateway::Impl {
   std::map<const drivers::Driver*, std::chrono::seconds> silence_limit;
   std::unique_ptr<asio::steady_timer> goodbye_timer;
   bool flush_scheduled = false;
+  bool flush_immediate = false;  // the scheduled commit runs at the next loop turn
   bool stopping = false;
   RateLimitedLog bad_input_log;
   UuidGenerator uuids;

@@ -1,4 +1,8 @@
-// Random (version 4) UUIDs for event and alert ids.
+// Time-ordered (version 7) UUIDs for event ids: 48 bits of Unix milliseconds,
+// then random bits. Unique without coordination like v4, but they arrive in
+// order, so the store's unique index on them is appended to instead of
+// rewritten at random places (a random v4 index cost ~9 KiB of disk writes per
+// 160-byte row, measured with bench/outbox_drain_bench: flash wear on eMMC).
 #pragma once
 
 #include <cstdint>
@@ -12,9 +16,9 @@ class UuidGenerator {
  public:
   UuidGenerator() : engine_(std::random_device{}()) {}
 
-  std::string next() {
-    std::uint64_t hi = engine_(), lo = engine_();
-    hi = (hi & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  std::string next(std::uint64_t unix_ms) {
+    std::uint64_t hi = (unix_ms << 16) | (engine_() & 0x0fff), lo = engine_();
+    hi |= 0x7000ULL;                                            // version 7
     lo = (lo & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // RFC 4122 variant
     char text[37];
     std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
