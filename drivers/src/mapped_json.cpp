@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "eg/proto/event_kind_words.hpp"
 #include "event_builder.hpp"
 #include "json_values.hpp"
 #include "state_cache.hpp"
@@ -190,19 +191,7 @@ bool valid_pointer(const std::string& pointer) {
 }  // namespace
 
 eldercare::v1::EventKind event_kind_from_word(std::string_view word) {
-  static const std::map<std::string_view, v1::EventKind> kinds = {{"fall", v1::EVENT_KIND_FALL},
-                                                                  {"gas", v1::EVENT_KIND_GAS},
-                                                                  {"smoke", v1::EVENT_KIND_SMOKE},
-                                                                  {"water_leak", v1::EVENT_KIND_WATER_LEAK},
-                                                                  {"sos", v1::EVENT_KIND_SOS_CALL},
-                                                                  {"door", v1::EVENT_KIND_DOOR},
-                                                                  {"presence", v1::EVENT_KIND_PRESENCE},
-                                                                  {"bed", v1::EVENT_KIND_BED},
-                                                                  {"vitals", v1::EVENT_KIND_VITALS},
-                                                                  {"water_meter", v1::EVENT_KIND_WATER_METER},
-                                                                  {"device_health", v1::EVENT_KIND_DEVICE_HEALTH}};
-  auto it = kinds.find(word);
-  return it == kinds.end() ? v1::EVENT_KIND_UNSPECIFIED : it->second;
+  return proto::event_kind_from_word(word);
 }
 
 Result<std::unique_ptr<Driver>> make_mapped_json_driver(MappedSpec spec) {

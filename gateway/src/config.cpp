@@ -6,6 +6,7 @@
 
 #include "eg/common/toml_reader.hpp"
 #include "eg/drivers/registry.hpp"
+#include "eg/proto/event_kind_words.hpp"
 
 namespace eg::gateway {
 namespace {
@@ -49,8 +50,7 @@ drivers::MappedSpec read_mapped(const toml::table& table, const std::string& fil
   spec.kind = drivers::event_kind_from_word(kind);
   if (spec.kind == eldercare::v1::EVENT_KIND_UNSPECIFIED)
     in.fail_at(*table.get("kind"), "kind",
-               "unknown kind '" + kind +
-                   "' (fall, gas, smoke, water_leak, sos, door, presence, bed, vitals, water_meter, device_health)");
+               "unknown kind '" + kind + "' (" + std::string(proto::event_kind_words()) + ")");
   spec.device_pointer = in.optional_string("device", "");
   spec.device_topic_level = static_cast<int>(in.optional_int("device_topic_level", -1, -1, 64));
   if (spec.device_pointer.empty() == (spec.device_topic_level < 0))

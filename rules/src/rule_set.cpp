@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "eg/proto/event_kind_words.hpp"
 #include "eg/rules/rule_set.hpp"
 #include "fields.hpp"
 
@@ -18,21 +19,6 @@ std::optional<v1::Severity> severity_from(const std::string& word) {
   if (word == "medium") return v1::SEVERITY_MEDIUM;
   if (word == "high") return v1::SEVERITY_HIGH;
   return std::nullopt;
-}
-
-const std::map<std::string, v1::EventKind>& kinds() {
-  static const std::map<std::string, v1::EventKind> table = {{"fall", v1::EVENT_KIND_FALL},
-                                                             {"gas", v1::EVENT_KIND_GAS},
-                                                             {"smoke", v1::EVENT_KIND_SMOKE},
-                                                             {"water_leak", v1::EVENT_KIND_WATER_LEAK},
-                                                             {"sos", v1::EVENT_KIND_SOS_CALL},
-                                                             {"door", v1::EVENT_KIND_DOOR},
-                                                             {"presence", v1::EVENT_KIND_PRESENCE},
-                                                             {"bed", v1::EVENT_KIND_BED},
-                                                             {"vitals", v1::EVENT_KIND_VITALS},
-                                                             {"water_meter", v1::EVENT_KIND_WATER_METER},
-                                                             {"device_health", v1::EVENT_KIND_DEVICE_HEALTH}};
-  return table;
 }
 
 // Longer is surely a typo; the cap also keeps the engine's nanosecond time
@@ -162,9 +148,9 @@ Rule read_rule(const toml::table& table, const std::string& file) {
   }
   std::string kind = in.optional_string("kind", "");
   if (!kind.empty()) {
-    auto it = kinds().find(kind);
-    if (it == kinds().end()) in.fail_at(*table.get("kind"), "kind", "unknown kind '" + kind + "'");
-    rule.watch.kind = it->second;
+    rule.watch.kind = proto::event_kind_from_word(kind);
+    if (rule.watch.kind == v1::EVENT_KIND_UNSPECIFIED)
+      in.fail_at(*table.get("kind"), "kind", "unknown kind '" + kind + "'");
   }
   rule.watch.device = in.optional_string("device", "");
   rule.watch.resident = in.optional_string("resident", "");
