@@ -1,0 +1,273 @@
+#include "eg/dc09/link_core.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace eg::dc09 {
+
+std::string Endpoint::describe() const {
+  return std::string(transport == Transport::tcp ? "tcp " : "udp ") + host + ":" + std::to_string(port);
+}
+
+LinkCore::LinkCore(LinkSettings settings, PadSource pad, unsigned first_sequence)
+    : settings_(std::move(settings)),
+      pad_(std::move(pad)),
+      next_sequence_(first_sequence >= 1 && first_sequence <= 9999 ? first_sequence : 1),
+      paths_(settings_.paths.size()) {
+  if (settings_.paths.empty()) throw std::invalid_argument("DC-09 link needs at least one receiver path");
+  settings_.attempts_per_path = std::max(1, settings_.attempts_per_path);
+}
+
+unsigned LinkCore::take_sequence() {
+  unsigned sequence = next_sequence_;
+  next_sequence_ = sequence % 9999 + 1;  // 0001..9999, then 0001 again
+  return sequence;
+}
+
+std::string LinkCore::frame(const std::string& token, unsigned sequence, const std::string& data, Now now) const {
+  Message message;
+  message.token = token;
+  message.sequence = sequence;
+  message.receiver = settings_.receiver;
+  message.line = settings_.line;
+  message.account = settings_.account;
+  message.data = data;
+  message.time = now.wall + time_offset_;
+  return encode(message, settings_.key, pad_);
+}
+
+std::size_t LinkCore::preferred_path(Now now) const {
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    const PathState& path = paths_[i];
+    if (path.up || (path.down_until && now.steady >= *path.down_until)) return i;
+  }
+  return 0;
+}
+
+LinkCore::Actions LinkCore::enqueue(Outgoing message, Now now) {
+  queue_.push_back(std::move(message));
+  Actions out;
+  pump(now, out);
+  return out;
+}
+
+void LinkCore::pump(Now now, Actions& out) {
+  if (!head_ && !queue_.empty()) {
+    head_ = Head{};
+    head_->sequence = take_sequence();
+    head_->path = preferred_path(now);
+    head_->duh.assign(paths_.size(), false);
+  }
+  bool head_out = std::any_of(paths_.begin(), paths_.end(),
+                              [](const PathState& p) { return p.in_flight && !p.in_flight->supervision; });
+  if (head_ && !head_out && (!head_->not_before || now.steady >= *head_->not_before) && !paths_[head_->path].in_flight)
+    send_head(now, out);
+  if (settings_.supervision_interval.count() <= 0) return;
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    PathState& path = paths_[i];
+    if (path.in_flight || now.steady < path.next_null) continue;
+    unsigned sequence = take_sequence();
+    path.in_flight = InFlight{true, sequence, now.steady + settings_.ack_timeout};
+    path.next_null = now.steady + settings_.supervision_interval;
+    out.transmits.push_back({i, frame("NULL", sequence, "", now), true});
+  }
+}
+
+void LinkCore::send_head(Now now, Actions& out) {
+  const Outgoing& message = queue_.front();
+  ++head_->attempts;
+  ++head_->attempts_on_path;
+  head_->not_before.reset();
+  paths_[head_->path].in_flight = InFlight{false, head_->sequence, now.steady + settings_.ack_timeout};
+  out.transmits.push_back({head_->path, frame(message.token, head_->sequence, message.data, now), false});
+}
+
+LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>& reply, Now now) {
+  Actions out;
+  PathState& path = paths_.at(path_index);
+  const std::string where = settings_.paths[path_index].describe();
+  if (!reply) {
+    // Treated as no answer: the ack timeout retries.
+    out.notes.push_back("unreadable reply from " + where + ": " + reply.error().reason);
+    return out;
+  }
+  if (!path.in_flight) {
+    out.notes.push_back("reply from " + where + " with nothing outstanding (ignored)");
+    return out;
+  }
+  const Reply& answer = reply.value();
+  InFlight sent = *path.in_flight;
+  switch (answer.kind) {
+    case Reply::Kind::ack:
+      if (answer.sequence != sent.sequence) {
+        out.notes.push_back("ACK from " + where + " for sequence " + std::to_string(answer.sequence) + " while " +
+                            std::to_string(sent.sequence) + " is outstanding (ignored)");
+        return out;
+      }
+      if (!answer.account.empty() && answer.account != settings_.account) {
+        out.notes.push_back("ACK from " + where + " for account " + answer.account + " (ignored)");
+        return out;
+      }
+      path.in_flight.reset();
+      if (sent.supervision) {
+        supervision_result(path_index, true, "ACK", now, out);
+      } else {
+        Outcome delivered{Outcome::Kind::delivered, queue_.front().id, path_index,
+                          head_->sequence,          head_->attempts,   "ACK from " + where};
+        out.outcomes.push_back(std::move(delivered));
+        queue_.pop_front();
+        head_.reset();
+        set_path(path_index, true, "ACK received", now, out);
+        if (settings_.supervision_interval.count() > 0)
+          path.next_null = now.steady + settings_.supervision_interval;  // traffic proves the path
+      }
+      break;
+    case Reply::Kind::nak:
+      // The receiver rejects the message, most often for its timestamp: adopt
+      // the receiver's clock and send again at once, same sequence number.
+      if (answer.time) time_offset_ = std::chrono::round<std::chrono::seconds>(*answer.time - now.wall);
+      path.in_flight.reset();
+      if (sent.supervision) {
+        supervision_result(path_index, true, "NAK (the receiver answers)", now, out);
+      } else {
+        head_attempt_failed(path_index, "NAK from " + where, true, now, out);
+      }
+      break;
+    case Reply::Kind::duh:
+      path.in_flight.reset();
+      if (sent.supervision) {
+        supervision_result(path_index, true, "DUH (the receiver answers)", now, out);
+      } else {
+        head_->duh[path_index] = true;
+        move_to_next_path("DUH from " + where + ": the receiver does not understand the message", false, now, out);
+      }
+      break;
+  }
+  pump(now, out);
+  return out;
+}
+
+LinkCore::Actions LinkCore::on_transport_error(std::size_t path_index, const std::string& reason, Now now) {
+  Actions out;
+  PathState& path = paths_.at(path_index);
+  if (!path.in_flight) return out;
+  InFlight sent = *path.in_flight;
+  path.in_flight.reset();
+  const std::string why = settings_.paths[path_index].describe() + ": " + reason;
+  if (sent.supervision) {
+    supervision_result(path_index, false, why, now, out);
+  } else {
+    head_attempt_failed(path_index, why, false, now, out);
+  }
+  pump(now, out);
+  return out;
+}
+
+LinkCore::Actions LinkCore::on_time(Now now) {
+  Actions out;
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    PathState& path = paths_[i];
+    if (!path.in_flight || now.steady < path.in_flight->deadline) continue;
+    InFlight sent = *path.in_flight;
+    path.in_flight.reset();
+    const std::string why =
+        settings_.paths[i].describe() + ": no reply within " + std::to_string(settings_.ack_timeout.count()) + " ms";
+    if (sent.supervision) {
+      supervision_result(i, false, why, now, out);
+    } else {
+      head_attempt_failed(i, why, false, now, out);
+    }
+  }
+  pump(now, out);
+  return out;
+}
+
+void LinkCore::head_attempt_failed(std::size_t path, const std::string& reason, bool at_once, Now now, Actions& out) {
+  out.notes.push_back("attempt " + std::to_string(head_->attempts) + " of sequence " + std::to_string(head_->sequence) +
+                      " failed: " + reason);
+  if (head_->attempts_on_path < settings_.attempts_per_path) {
+    head_->not_before = at_once ? now.steady : now.steady + settings_.retry_delay;
+    return;
+  }
+  (void)path;
+  move_to_next_path(reason, true, now, out);
+}
+
+void LinkCore::move_to_next_path(const std::string& reason, bool path_failed, Now now, Actions& out) {
+  if (path_failed) set_path(head_->path, false, reason, now, out);
+  for (std::size_t next = head_->path + 1; next < paths_.size(); ++next) {
+    if (head_->duh[next]) continue;
+    head_->path = next;
+    head_->attempts_on_path = 0;
+    head_->not_before = now.steady;
+    return;
+  }
+  // Every path has had its tries.
+  auto usable = std::find(head_->duh.begin(), head_->duh.end(), false);
+  if (usable == head_->duh.end()) {
+    out.outcomes.push_back(
+        {Outcome::Kind::rejected, queue_.front().id, head_->path, head_->sequence, head_->attempts, reason});
+    queue_.pop_front();
+    head_.reset();
+    return;
+  }
+  if (!head_->failure_reported) {
+    head_->failure_reported = true;
+    out.outcomes.push_back(
+        {Outcome::Kind::failed, queue_.front().id, head_->path, head_->sequence, head_->attempts, reason});
+  }
+  // Round again from the first usable path, after a pause; same sequence.
+  head_->path = static_cast<std::size_t>(usable - head_->duh.begin());
+  head_->attempts_on_path = 0;
+  head_->not_before = now.steady + settings_.retry_pause;
+}
+
+void LinkCore::supervision_result(std::size_t path_index, bool ok, const std::string& reason, Now now, Actions& out) {
+  PathState& path = paths_[path_index];
+  if (ok) {
+    path.null_failures = 0;
+    path.next_null = now.steady + settings_.supervision_interval;
+    set_path(path_index, true, "supervision: " + reason, now, out);
+    return;
+  }
+  if (++path.null_failures < settings_.attempts_per_path) {
+    path.next_null = now.steady + settings_.retry_delay;
+    return;
+  }
+  path.null_failures = 0;
+  path.next_null = now.steady + std::min(settings_.supervision_interval,
+                                         std::chrono::duration_cast<std::chrono::milliseconds>(settings_.retry_pause));
+  set_path(path_index, false, "supervision: " + reason, now, out);
+}
+
+void LinkCore::set_path(std::size_t path_index, bool up, const std::string& reason, Now now, Actions& out) {
+  PathState& path = paths_[path_index];
+  if (up) {
+    path.down_until.reset();
+  } else {
+    path.down_until = now.steady + settings_.retry_pause;
+  }
+  if (path.up == up) return;
+  path.up = up;
+  out.path_changes.push_back({path_index, up, reason});
+}
+
+std::optional<SteadyTime> LinkCore::next_wakeup() const {
+  std::optional<SteadyTime> earliest;
+  auto consider = [&](SteadyTime t) {
+    if (!earliest || t < *earliest) earliest = t;
+  };
+  bool head_out = false;
+  for (const PathState& path : paths_) {
+    if (path.in_flight) {
+      consider(path.in_flight->deadline);
+      head_out = head_out || !path.in_flight->supervision;
+    } else if (settings_.supervision_interval.count() > 0) {
+      consider(path.next_null);
+    }
+  }
+  if (head_ && !head_out && head_->not_before) consider(*head_->not_before);
+  return earliest;
+}
+
+}  // namespace eg::dc09

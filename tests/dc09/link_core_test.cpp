@@ -1,0 +1,248 @@
+// The DC-09 link logic in virtual time: retries on the same sequence number,
+// failover to the backup path, NAK time adoption, DUH, supervision, order.
+#include <catch2/catch.hpp>
+
+#include "eg/dc09/link_core.hpp"
+
+using namespace eg;
+using namespace eg::dc09;
+using namespace std::chrono_literals;
+
+namespace {
+
+const WallTime kStart = std::chrono::sys_days{std::chrono::year{2026} / 11 / 24} + std::chrono::hours{22};
+
+struct Harness {
+  LinkSettings settings;
+  Now now{kStart, SteadyTime{}};
+
+  Harness(int paths = 2, std::chrono::milliseconds supervision = 0ms) {
+    settings.account = "1234";
+    settings.paths.push_back({"127.0.0.1", 12000, Transport::tcp});
+    if (paths > 1) settings.paths.push_back({"127.0.0.1", 12001, Transport::udp});
+    settings.ack_timeout = 2000ms;
+    settings.attempts_per_path = 2;
+    settings.retry_delay = 500ms;
+    settings.retry_pause = 10000ms;
+    settings.supervision_interval = supervision;
+  }
+  void advance(std::chrono::milliseconds d) {
+    now.wall += d;
+    now.steady += d;
+  }
+  // Advances to the core's next wake-up and runs it.
+  LinkCore::Actions wake(LinkCore& core) {
+    auto next = core.next_wakeup();
+    REQUIRE(next);
+    auto d = *next - now.steady;
+    now.steady += d;
+    now.wall += std::chrono::duration_cast<WallTime::duration>(d);
+    return core.on_time(now);
+  }
+};
+
+Result<Reply> ack(unsigned sequence, std::string account = "1234") {
+  Reply r;
+  r.kind = Reply::Kind::ack;
+  r.sequence = sequence;
+  r.account = std::move(account);
+  return r;
+}
+Result<Reply> nak(std::optional<WallTime> time) {
+  Reply r;
+  r.kind = Reply::Kind::nak;
+  r.time = time;
+  return r;
+}
+Result<Reply> duh() {
+  Reply r;
+  r.kind = Reply::Kind::duh;
+  return r;
+}
+
+std::string pad(std::size_t n) {
+  return std::string(n, 'P');
+}
+
+// The sequence number field of a frame (plain: right after the closing quote).
+unsigned sequence_of(const std::string& frame) {
+  auto quote = frame.find('"', frame.find('"') + 1);
+  return static_cast<unsigned>(std::stoul(frame.substr(quote + 1, 4)));
+}
+
+}  // namespace
+
+TEST_CASE("dc09 link delivers in order, one frame in flight, numbering 0001 upwards", "[dc09]") {
+  Harness h;
+  LinkCore core(h.settings, pad);
+  auto a = core.enqueue({1, "ADM-CID", "#1234|1101 01 002"}, h.now);
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].path == 0);
+  CHECK(a.transmits[0].frame.find("\"ADM-CID\"0001R0L0#1234[#1234|1101 01 002]_22:00:00,11-24-2026") !=
+        std::string::npos);
+  CHECK(core.enqueue({2, "ADM-CID", "#1234|3101 01 002"}, h.now).transmits.empty());  // waits its turn
+  auto b = core.on_reply(0, ack(1), h.now);
+  REQUIRE(b.outcomes.size() == 1);
+  CHECK(b.outcomes[0].kind == LinkCore::Outcome::Kind::delivered);
+  CHECK(b.outcomes[0].id == 1);
+  CHECK(b.outcomes[0].sequence == 1);
+  REQUIRE(b.transmits.size() == 1);
+  CHECK(sequence_of(b.transmits[0].frame) == 2);
+  CHECK(core.on_reply(0, ack(2), h.now).outcomes.at(0).id == 2);
+  CHECK(core.queued() == 0);
+  CHECK_FALSE(core.next_wakeup());
+}
+
+TEST_CASE("dc09 link retries with the same sequence, fails over to the backup, and reports failure once", "[dc09]") {
+  Harness h;
+  LinkCore core(h.settings, pad);
+  auto first = core.enqueue({7, "ADM-CID", "#1234|1101 01 002"}, h.now);
+  REQUIRE(first.transmits.size() == 1);
+  std::vector<std::pair<std::size_t, unsigned>> sent{{first.transmits[0].path, sequence_of(first.transmits[0].frame)}};
+  std::vector<LinkCore::Outcome> outcomes;
+  std::vector<LinkCore::PathChange> changes;
+  // No answer anywhere: 2 tries on the primary, 2 on the backup, then a pause.
+  for (int i = 0; i < 8 && sent.size() < 4; ++i) {
+    auto a = h.wake(core);
+    for (auto& t : a.transmits) sent.emplace_back(t.path, sequence_of(t.frame));
+    outcomes.insert(outcomes.end(), a.outcomes.begin(), a.outcomes.end());
+    changes.insert(changes.end(), a.path_changes.begin(), a.path_changes.end());
+  }
+  REQUIRE(sent.size() == 4);
+  CHECK(sent == std::vector<std::pair<std::size_t, unsigned>>{{0, 1}, {0, 1}, {1, 1}, {1, 1}});
+  CHECK(changes.size() == 1);                                                         // primary down
+  CHECK(core.enqueue({8, "ADM-CID", "#1234|3101 01 002"}, h.now).transmits.empty());  // queued behind
+  auto exhausted = h.wake(core);                                                      // backup's second try times out
+  REQUIRE(exhausted.outcomes.size() == 1);
+  CHECK(exhausted.outcomes[0].kind == LinkCore::Outcome::Kind::failed);
+  CHECK(exhausted.outcomes[0].id == 7);
+  CHECK(exhausted.outcomes[0].attempts == 4);
+  REQUIRE(exhausted.path_changes.size() == 1);
+  CHECK(exhausted.path_changes[0].path == 1);
+  CHECK_FALSE(exhausted.path_changes[0].up);
+  CHECK(exhausted.transmits.empty());
+  // After the pause: the primary again, same sequence; it answers now.
+  auto again = h.wake(core);
+  REQUIRE(again.transmits.size() == 1);
+  CHECK(again.transmits[0].path == 0);
+  CHECK(sequence_of(again.transmits[0].frame) == 1);
+  auto done = core.on_reply(0, ack(1), h.now);
+  REQUIRE(done.outcomes.size() == 1);
+  CHECK(done.outcomes[0].kind == LinkCore::Outcome::Kind::delivered);
+  CHECK(done.outcomes[0].attempts == 5);
+  REQUIRE(done.path_changes.size() == 1);
+  CHECK(done.path_changes[0].up);
+  REQUIRE(done.transmits.size() == 1);  // then the message that waited
+  CHECK(sequence_of(done.transmits[0].frame) == 2);
+}
+
+TEST_CASE("dc09 link moves to the backup when the primary's transport fails, and prefers it while the primary is down",
+          "[dc09]") {
+  Harness h;
+  h.settings.attempts_per_path = 1;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  auto a = core.on_transport_error(0, "connect: Connection refused", h.now);
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].path == 1);
+  CHECK(sequence_of(a.transmits[0].frame) == 1);
+  auto b = core.on_reply(1, ack(1), h.now);
+  CHECK(b.outcomes.at(0).path == 1);
+  auto c = core.enqueue({2, "ADM-CID", "b"}, h.now);
+  REQUIRE(c.transmits.size() == 1);
+  CHECK(c.transmits[0].path == 1);  // primary is down: no time wasted on it
+  core.on_reply(1, ack(2), h.now);
+  h.advance(10000ms);  // the primary's down period is over: it gets a chance again
+  auto d = core.enqueue({3, "ADM-CID", "c"}, h.now);
+  REQUIRE(d.transmits.size() == 1);
+  CHECK(d.transmits[0].path == 0);
+}
+
+TEST_CASE("dc09 link adopts the receiver's time from a NAK and retries at once", "[dc09]") {
+  Harness h;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "#1234|1101 01 002"}, h.now);
+  auto a = core.on_reply(0, nak(kStart + 3600s), h.now);  // receiver runs an hour ahead
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].path == 0);
+  CHECK(sequence_of(a.transmits[0].frame) == 1);
+  CHECK(a.transmits[0].frame.find("_23:00:00,11-24-2026") != std::string::npos);
+  CHECK(core.time_offset() == 3600s);
+  // A stray reply with nothing outstanding changes nothing.
+  core.on_reply(0, ack(1), h.now);
+  CHECK(core.on_reply(0, nak(std::nullopt), h.now).transmits.empty());
+}
+
+TEST_CASE("dc09 link ignores an ACK for another sequence or account", "[dc09]") {
+  Harness h;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  CHECK(core.on_reply(0, ack(2), h.now).outcomes.empty());
+  CHECK(core.on_reply(0, ack(1, "9999"), h.now).outcomes.empty());
+  CHECK(core.on_reply(0, make_error("CRC mismatch"), h.now).outcomes.empty());
+  CHECK(core.on_reply(0, ack(1), h.now).outcomes.size() == 1);
+}
+
+TEST_CASE("dc09 link: DUH moves to the next path; DUH everywhere rejects the message and goes on", "[dc09]") {
+  Harness h;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  core.enqueue({2, "ADM-CID", "b"}, h.now);
+  auto a = core.on_reply(0, duh(), h.now);
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].path == 1);
+  CHECK(a.path_changes.empty());  // a DUH proves the receiver is there
+  auto b = core.on_reply(1, duh(), h.now);
+  REQUIRE(b.outcomes.size() == 1);
+  CHECK(b.outcomes[0].kind == LinkCore::Outcome::Kind::rejected);
+  CHECK(b.outcomes[0].id == 1);
+  REQUIRE(b.transmits.size() == 1);
+  CHECK(sequence_of(b.transmits[0].frame) == 2);
+}
+
+TEST_CASE("dc09 link supervision: NULL on each path, a silent path goes down and comes back", "[dc09]") {
+  Harness h(2, 60000ms);
+  LinkCore core(h.settings, pad);
+  auto start = core.on_time(h.now);
+  REQUIRE(start.transmits.size() == 2);
+  CHECK(start.transmits[0].supervision);
+  CHECK(start.transmits[0].frame.find("\"NULL\"0001R0L0#1234[]_") != std::string::npos);
+  CHECK(start.transmits[1].frame.find("\"NULL\"0002") != std::string::npos);
+  core.on_reply(0, ack(1), h.now);
+  core.on_reply(1, nak(std::nullopt), h.now);  // a NAK to a NULL still proves the path
+  // Next round: path 1 stays silent, twice -> down.
+  std::vector<LinkCore::PathChange> changes;
+  for (int i = 0; i < 6 && changes.empty(); ++i) {
+    auto a = h.wake(core);
+    for (auto& t : a.transmits)
+      if (t.path == 0) core.on_reply(0, ack(sequence_of(t.frame)), h.now);
+    changes = a.path_changes;
+  }
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].path == 1);
+  CHECK_FALSE(changes[0].up);
+  CHECK(core.path_up(0));
+  // The down path is probed again; an answer brings it up.
+  for (int i = 0; i < 6; ++i) {
+    auto a = h.wake(core);
+    bool answered = false;
+    for (auto& t : a.transmits) {
+      auto r = core.on_reply(t.path, ack(sequence_of(t.frame)), h.now);
+      if (t.path == 1) {
+        REQUIRE(r.path_changes.size() == 1);
+        CHECK(r.path_changes[0].up);
+        answered = true;
+      }
+    }
+    if (answered) break;
+  }
+  CHECK(core.path_up(1));
+}
+
+TEST_CASE("dc09 link sequence numbers wrap from 9999 to 0001", "[dc09]") {
+  Harness h(1);
+  LinkCore core(h.settings, pad, 9999);
+  CHECK(sequence_of(core.enqueue({1, "ADM-CID", "a"}, h.now).transmits.at(0).frame) == 9999);
+  CHECK(core.on_reply(0, ack(9999), h.now).outcomes.size() == 1);
+  CHECK(sequence_of(core.enqueue({2, "ADM-CID", "b"}, h.now).transmits.at(0).frame) == 1);
+}
