@@ -2,6 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 namespace eg::gateway {
@@ -22,18 +27,55 @@ rules::RuleSet load_rule_set(const GatewayConfig& config) {
   } catch (const ConfigError& error) {
     throw ConfigError(config.source_file + ": [[residents]]: " + error.what());
   }
+  for (const auto& code : config.operator_link.codes) {
+    bool known = std::any_of(set.rules.begin(), set.rules.end(), [&](const rules::Rule& r) { return r.id == code.rule; });
+    if (!known)
+      throw ConfigError(config.source_file + ": [[operator.codes]]: rule '" + code.rule + "' is not in " +
+                        config.rules_file);
+  }
   return set;
 }
 
+namespace {
+
+std::map<std::string, Alerting::RuleInfo> rule_info_for(const rules::RuleSet& set, const OperatorConfig& config) {
+  std::map<std::string, Alerting::RuleInfo> info;
+  for (const auto& rule : set.rules) {
+    Alerting::RuleInfo entry;
+    entry.code = operator_code_for(rule, config.codes);
+    auto ladder = set.ladders.find(rule.ladder);
+    if (ladder != set.ladders.end())
+      for (std::size_t i = 0; i < ladder->second.steps.size(); ++i)
+        if (ladder->second.steps[i].target == "operator") {
+          entry.operator_step = i;
+          break;
+        }
+    info.emplace(rule.id, std::move(entry));
+  }
+  return info;
+}
+
+}  // namespace
+
 Alerting::Alerting(boost::asio::io_context& io, rules::RuleSet rules, const GatewayConfig& config, const Clock& clock,
                    Metrics& metrics, Hooks hooks)
-    : engine_(std::move(rules), config.gateway_id),
+    : rule_info_(rule_info_for(rules, config.operator_link)),
+      engine_(std::move(rules), config.gateway_id),
       config_(config),
       clock_(clock),
       metrics_(metrics),
       hooks_(std::move(hooks)),
+      io_(io),
       wakeup_(io),
-      save_timer_(io) {}
+      save_timer_(io) {
+  if (config.operator_link.enabled)
+    operator_ = std::make_unique<OperatorLink>(
+        io, config.operator_link, clock, metrics,
+        OperatorLink::Hooks{[this](const OperatorLink::Sent& sent, const dc09::LinkCore::Outcome& outcome,
+                                   const dc09::Endpoint& endpoint) { on_operator_outcome(sent, outcome, endpoint); },
+                            [this](std::size_t path, const dc09::Endpoint& endpoint, bool up,
+                                   const std::string& reason) { on_operator_path(path, endpoint, up, reason); }});
+}
 
 void Alerting::start(const std::optional<std::string>& saved_state) {
   if (saved_state) {
@@ -46,6 +88,7 @@ void Alerting::start(const std::optional<std::string>& saved_state) {
       spdlog::error("ALERTS_RESTORE_FAILED reason=\"{}\" (starting with no active alerts)", error.what());
     }
   }
+  if (operator_) operator_->start();
   apply(engine_.on_time(clock_.wall_now()));  // what fell due while we were down
   schedule_wakeup();
 }
@@ -54,6 +97,7 @@ void Alerting::stop() {
   stopped_ = true;
   wakeup_.cancel();
   save_timer_.cancel();
+  if (operator_) operator_->stop();
   hooks_.save_state(engine_.snapshot());
 }
 
@@ -91,6 +135,7 @@ void Alerting::apply(rules::Output output) {
                  transition.alert_id(), transition.alert().rule_id(), v1::AlertState_Name(transition.from_state()),
                  v1::AlertState_Name(transition.to_state()), transition.escalation_step(),
                  transition.escalation_target(), transition.actor(), transition.channel(), transition.reason());
+    if (operator_) follow_up_operator(transition);
     hooks_.emit_transition(std::move(transition));
   }
   for (const auto& delivery : output.deliveries) deliver(delivery);
@@ -117,14 +162,137 @@ void Alerting::deliver(const rules::Delivery& delivery) {
     hooks_.publish_local(config_.escalation.nurse_station_topic, notice.dump());
   } else if (delivery.target == "platform") {
     // The transition itself goes upstream: the platform's alarm desk reads it.
+  } else if (delivery.target == "operator" && operator_) {
+    auto info = rule_info_.find(alert.rule_id());
+    operator_->send(OperatorLink::Kind::alarm, alert, delivery.step,
+                    info != rule_info_.end() ? info->second.code : OperatorCode{});
   } else {
-    // family contact and the DC-09 operator link are not built yet: say so loudly.
+    // No channel: family contacts are not built yet, and the operator step
+    // needs an [operator] link. Say so loudly.
     metrics_.add("escalation_undeliverable_total{target=\"" + delivery.target + "\"}");
     spdlog::error("ESCALATION_UNDELIVERABLE alert={} target={} step={} reason=\"no channel for this target yet\"",
                   alert.id(), delivery.target, delivery.step);
     return;
   }
   metrics_.add("escalation_deliveries_total{target=\"" + delivery.target + "\"}");
+}
+
+void Alerting::on_device_cancel(const v1::SensorEvent& event) {
+  const std::string actor = "device:" + event.device_id();
+  WallTime now = clock_.wall_now();
+  rules::Output output;
+  for (const auto& alert : engine_.active_alerts()) {
+    bool mine = event.resident_id().empty() ? alert.device_id() == event.device_id()
+                                            : alert.resident_id() == event.resident_id();
+    if (!mine || alert.state() == v1::ALERT_STATE_ACKNOWLEDGED) continue;
+    auto acked = engine_.acknowledge(alert.id(), actor, "device", now);
+    for (auto& t : acked.transitions) output.transitions.push_back(std::move(t));
+    for (auto& d : acked.deliveries) output.deliveries.push_back(std::move(d));
+  }
+  spdlog::info("DEVICE_CANCEL device=\"{}\" resident=\"{}\" action=\"{}\" acknowledged={}", event.device_id(),
+               event.resident_id(), event.sos().vendor_action(), output.transitions.size());
+  metrics_.add(output.empty() ? "device_cancels_without_effect_total" : "device_cancels_applied_total");
+  apply(std::move(output));
+  schedule_wakeup();
+}
+
+// Restore (qualifier 3) when an alert the operator received resolves; cancel
+// (406) when it is acknowledged on site before its operator step, if the
+// receiving centre wants cancels.
+void Alerting::follow_up_operator(const v1::AlertTransition& transition) {
+  const v1::Alert& alert = transition.alert();
+  auto info = rule_info_.find(alert.rule_id());
+  if (info == rule_info_.end() || !info->second.operator_step) return;
+  const bool operator_had_it = alert.escalation_step() > *info->second.operator_step;
+  if (transition.to_state() == v1::ALERT_STATE_RESOLVED && transition.from_state() != v1::ALERT_STATE_RESOLVED &&
+      operator_had_it) {
+    operator_->send(OperatorLink::Kind::restore, alert, transition.escalation_step(), info->second.code);
+  } else if (transition.to_state() == v1::ALERT_STATE_ACKNOWLEDGED &&
+             transition.from_state() != v1::ALERT_STATE_ACKNOWLEDGED && !operator_had_it &&
+             config_.operator_link.send_cancels) {
+    operator_->send(OperatorLink::Kind::cancel, alert, transition.escalation_step(), info->second.code);
+  }
+}
+
+// Delivery records: ACK, failure and refusal of a DC-09 message become alert
+// transitions (state unchanged), so the platform sees what the operator got.
+void Alerting::on_operator_outcome(const OperatorLink::Sent& sent, const dc09::LinkCore::Outcome& outcome,
+                                   const dc09::Endpoint& endpoint) {
+  if (sent.kind == OperatorLink::Kind::test || stopped_) return;
+  v1::Alert alert = engine_.find_alert(sent.alert.id()).value_or(sent.alert);
+  v1::AlertTransition t;
+  t.set_alert_id(alert.id());
+  t.set_gateway_id(alert.gateway_id());
+  t.set_from_state(alert.state());
+  t.set_to_state(alert.state());
+  *t.mutable_time() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wall_now().time_since_epoch()).count());
+  t.set_actor("operator:" + OperatorLink::path_name(outcome.path));
+  t.set_channel("dc09");
+  t.set_escalation_step(sent.step);
+  t.set_escalation_target("operator");
+  char sequence[8];
+  std::snprintf(sequence, sizeof sequence, "%04u", outcome.sequence);
+  std::string detail = std::string(OperatorLink::kind_name(sent.kind)) + " code=" +
+                       std::to_string(sent.kind == OperatorLink::Kind::cancel ? kCidCancel : sent.code.code) +
+                       " zone=" + std::to_string(sent.code.zone) + " seq=" + sequence + " path=" +
+                       OperatorLink::path_name(outcome.path) + " (" + endpoint.describe() +
+                       ") attempts=" + std::to_string(outcome.attempts);
+  switch (outcome.kind) {
+    case dc09::LinkCore::Outcome::Kind::delivered:
+      t.set_delivery(v1::DELIVERY_CONFIRMED);
+      t.set_reason(std::string("operator received the ") + OperatorLink::kind_name(sent.kind));
+      break;
+    case dc09::LinkCore::Outcome::Kind::failed:
+      t.set_delivery(v1::DELIVERY_FAILED);
+      t.set_reason("operator unreachable on every path (still retrying): " + outcome.detail);
+      break;
+    case dc09::LinkCore::Outcome::Kind::rejected:
+      t.set_delivery(v1::DELIVERY_REJECTED);
+      t.set_reason("operator's receiver refused the message: " + outcome.detail);
+      break;
+  }
+  t.set_delivery_detail(detail);
+  *t.mutable_alert() = alert;
+  spdlog::info("ALERT_DELIVERY alert={} rule={} target=operator delivery={} reason=\"{}\" {}", alert.id(),
+               alert.rule_id(), v1::Delivery_Name(t.delivery()), t.reason(), detail);
+  metrics_.add("alert_transitions_total");
+  hooks_.emit_transition(std::move(t));
+  // An alarm the operator cannot get: the people on site must know now, not
+  // when the ladder next repeats.
+  if (outcome.kind != dc09::LinkCore::Outcome::Kind::delivered && sent.kind == OperatorLink::Kind::alarm &&
+      alert.state() != v1::ALERT_STATE_ACKNOWLEDGED && alert.state() != v1::ALERT_STATE_RESOLVED) {
+    nlohmann::json notice = {{"alert_id", alert.id()},
+                             {"rule", alert.rule_id()},
+                             {"severity", v1::Severity_Name(alert.severity())},
+                             {"summary", alert.summary() + " - EMERGENCY OPERATOR NOT REACHED"},
+                             {"resident", alert.resident_id()},
+                             {"room", alert.room()},
+                             {"bed", alert.bed()},
+                             {"device", alert.device_id()},
+                             {"step", sent.step},
+                             {"operator_unreachable", true}};
+    hooks_.publish_local(config_.escalation.nurse_station_topic, notice.dump());
+    hooks_.publish_local(config_.escalation.local_alarm_topic, notice.dump());
+    metrics_.add("operator_local_escalations_total");
+  }
+}
+
+// A receiver path going down (or up) is a health event of the gateway
+// itself, device "gateway:<id>/operator-<path>": the default rule
+// operator-link-down turns it into an alert on a local ladder.
+void Alerting::on_operator_path(std::size_t path, const dc09::Endpoint& endpoint, bool up, const std::string& reason) {
+  v1::SensorEvent event;
+  event.set_device_id("gateway:" + config_.gateway_id + "/operator-" + OperatorLink::path_name(path));
+  event.set_kind(v1::EVENT_KIND_DEVICE_HEALTH);
+  event.mutable_device_health()->set_condition(up ? v1::DeviceHealthPayload::CONDITION_OPERATOR_LINK_UP
+                                                  : v1::DeviceHealthPayload::CONDITION_OPERATOR_LINK_DOWN);
+  event.set_driver("gateway");
+  event.set_source_topic("dc09 " + endpoint.describe() + ": " + reason);
+  // Posted: the transmitter is mid-callback, and the event re-enters the engine.
+  boost::asio::post(io_, [this, event = std::move(event)]() mutable {
+    if (!stopped_ && hooks_.emit_event) hooks_.emit_event(std::move(event));
+  });
 }
 
 void Alerting::schedule_wakeup() {

@@ -10,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -18,11 +20,16 @@
 #include "eg/gateway/metrics.hpp"
 #include "eg/rules/engine.hpp"
 #include "eldercare/v1/command.pb.h"
+#include "operator_link.hpp"
 
 namespace eg::gateway {
 
 class Alerting {
  public:
+  struct RuleInfo {  // what the operator side needs to know of each rule
+    OperatorCode code;
+    std::optional<std::size_t> operator_step;  // 0-based index in its ladder
+  };
   struct Hooks {
     // Numbers, stores and forwards one transition upstream.
     std::function<void(eldercare::v1::AlertTransition)> emit_transition;
@@ -30,6 +37,9 @@ class Alerting {
     std::function<void(const std::string& topic, std::string payload)> publish_local;
     // Stores the engine's state, in the same group commit as the transitions.
     std::function<void(std::string_view snapshot)> save_state;
+    // A health event of the gateway itself (the operator link went down or
+    // came back): stored, forwarded and fed back to the rules like any other.
+    std::function<void(eldercare::v1::SensorEvent)> emit_event;
   };
 
   Alerting(boost::asio::io_context& io, rules::RuleSet rules, const GatewayConfig& config, const Clock& clock,
@@ -41,6 +51,9 @@ class Alerting {
   void on_event(const eldercare::v1::SensorEvent& event);
   // Acknowledge / Resolve; other command bodies are not the engine's.
   void on_command(const eldercare::v1::Command& command, std::string_view arrived_on);
+  // A resident's cancel button (or cancel gesture): acknowledges that
+  // resident's active alerts (the device's own when it has no resident).
+  void on_device_cancel(const eldercare::v1::SensorEvent& event);
   void stop();
 
   std::size_t active_alerts() const { return engine_.active_alerts().size(); }
@@ -48,14 +61,21 @@ class Alerting {
  private:
   void apply(rules::Output output);
   void deliver(const rules::Delivery& delivery);
+  void follow_up_operator(const eldercare::v1::AlertTransition& transition);
+  void on_operator_outcome(const OperatorLink::Sent& sent, const dc09::LinkCore::Outcome& outcome,
+                           const dc09::Endpoint& endpoint);
+  void on_operator_path(std::size_t path, const dc09::Endpoint& endpoint, bool up, const std::string& reason);
   void schedule_wakeup();
   void save_soon();
 
+  std::map<std::string, RuleInfo> rule_info_;
   rules::Engine engine_;
   const GatewayConfig& config_;
   const Clock& clock_;
   Metrics& metrics_;
   Hooks hooks_;
+  boost::asio::io_context& io_;
+  std::unique_ptr<OperatorLink> operator_;
   boost::asio::steady_timer wakeup_;
   boost::asio::steady_timer save_timer_;
   bool save_pending_ = false;

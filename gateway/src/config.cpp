@@ -1,5 +1,6 @@
 #include "eg/gateway/config.hpp"
 
+#include <cctype>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -76,6 +77,75 @@ drivers::MappedSpec read_mapped(const toml::table& table, const std::string& fil
   auto check = drivers::make_mapped_json_driver(spec);
   if (!check.ok()) in.fail_here("mapped '" + spec.name + "': " + check.error().reason);
   return spec;
+}
+
+bool is_hex(const std::string& text) {
+  return !text.empty() && text.find_first_not_of("0123456789ABCDEFabcdef") == std::string::npos;
+}
+
+OperatorPathConfig read_operator_path(TomlReader& parent, const toml::table& table, const char* name) {
+  TomlReader in(table, parent.file(), parent.qualified(name));
+  OperatorPathConfig path;
+  path.host = in.required_string("host");
+  path.port = static_cast<std::uint16_t>(in.optional_int("port", 0, 1, 65535));
+  if (path.port == 0) in.fail_here(in.qualified("port") + ": required (the alarm receiver's port)");
+  path.transport = in.optional_string("transport", "tcp");
+  if (path.transport != "tcp" && path.transport != "udp")
+    in.fail_here(in.qualified("transport") + ": expected \"tcp\" or \"udp\", got \"" + path.transport + "\"");
+  in.reject_unknown_keys();
+  return path;
+}
+
+void read_operator(const toml::table& table, const std::string& file, OperatorConfig& op) {
+  TomlReader in(table, file, "operator");
+  op.enabled = true;
+  op.line_number = table.source().begin.line;
+  op.format = in.optional_string("format", op.format);
+  if (op.format != "ADM-CID" && op.format != "SIA-DCS")
+    in.fail_here("operator.format: expected \"ADM-CID\" (Contact ID) or \"SIA-DCS\", got \"" + op.format + "\"");
+  op.account = in.required_string("account");
+  if (!is_hex(op.account) || op.account.size() < 3 || op.account.size() > 16)
+    in.fail_at(*table.get("account"), "account", "3 to 16 hex digits (0-9, A-F), got \"" + op.account + "\"");
+  op.receiver = in.optional_string("receiver", op.receiver);
+  op.line = in.optional_string("line", op.line);
+  for (const auto* field : {&op.receiver, &op.line})
+    if (!is_hex(*field) || field->size() > 6) in.fail_here("operator.receiver and operator.line: 1 to 6 hex digits");
+  op.partition = static_cast<int>(in.optional_int("partition", 1, 0, 99));
+  op.aes_key_hex = in.optional_string("aes_key", "");
+  if (!op.aes_key_hex.empty() && (!is_hex(op.aes_key_hex) || (op.aes_key_hex.size() != 32 &&
+                                                              op.aes_key_hex.size() != 48 &&
+                                                              op.aes_key_hex.size() != 64)))
+    in.fail_at(*table.get("aes_key"), "aes_key", "32, 48 or 64 hex digits (AES-128, -192, -256)");
+  op.ack_timeout_ms = static_cast<int>(in.optional_int("ack_timeout_ms", op.ack_timeout_ms, 100, 120000));
+  op.attempts_per_path = static_cast<int>(in.optional_int("attempts_per_path", op.attempts_per_path, 1, 20));
+  op.retry_delay_ms = static_cast<int>(in.optional_int("retry_delay_ms", op.retry_delay_ms, 0, 60000));
+  op.retry_pause_s = static_cast<int>(in.optional_int("retry_pause_s", op.retry_pause_s, 1, 3600));
+  op.supervision_interval_s =
+      static_cast<int>(in.optional_int("supervision_interval_s", op.supervision_interval_s, 0, 86400));
+  op.test_report_interval_s =
+      static_cast<int>(in.optional_int("test_report_interval_s", op.test_report_interval_s, 0, 7 * 86400));
+  op.send_cancels = in.optional_bool("send_cancels", op.send_cancels);
+  const toml::table* primary = in.optional_table("primary");
+  if (primary == nullptr) in.fail_here("operator: [operator.primary] is required (the alarm receiver's host and port)");
+  op.paths.push_back(read_operator_path(in, *primary, "primary"));
+  if (const toml::table* backup = in.optional_table("backup")) op.paths.push_back(read_operator_path(in, *backup, "backup"));
+  for (const toml::table* code_table : in.table_array("codes")) {
+    TomlReader code_in(*code_table, file, "operator.codes");
+    OperatorCodeConfig code;
+    code.rule = code_in.required_string("rule");
+    code.code = static_cast<int>(code_in.optional_int("code", 0, 100, 999));
+    if (code.code == 0) code_in.fail_here("operator.codes: code is required (Contact ID event code 100-999)");
+    code.zone = static_cast<int>(code_in.optional_int("zone", 0, 0, 999));
+    code.sia = code_in.optional_string("sia", "");
+    code.sia_restore = code_in.optional_string("sia_restore", "");
+    for (const auto* sia : {&code.sia, &code.sia_restore})
+      if (!sia->empty() && (sia->size() != 2 || !std::isupper(static_cast<unsigned char>((*sia)[0])) ||
+                            !std::isupper(static_cast<unsigned char>((*sia)[1]))))
+        code_in.fail_here("operator.codes: sia and sia_restore are two capital letters, e.g. \"MA\"");
+    code_in.reject_unknown_keys();
+    op.codes.push_back(std::move(code));
+  }
+  in.reject_unknown_keys();
 }
 
 GatewayConfig build(const toml::table& root, const std::string& file) {
@@ -171,6 +241,7 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     device.resident = in.optional_string("resident", "");
     device.room = in.optional_string("room", "");
     device.bed = in.optional_string("bed", "");
+    device.cancel_actions = in.optional_string_array("cancel_actions");
     in.reject_unknown_keys();
     if (config.devices.contains(device.id))
       in.fail_at(*table->get("id"), "id", "device '" + device.id + "' is listed twice");
@@ -203,6 +274,8 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     e.local_command_topic = in.optional_string("local_command_topic", e.local_command_topic);
     in.reject_unknown_keys();
   }
+
+  if (const toml::table* table = top.optional_table("operator")) read_operator(*table, file, config.operator_link);
 
   top.reject_unknown_keys();
   return config;

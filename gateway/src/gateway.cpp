@@ -86,7 +86,12 @@ struct Gateway::Impl {
                             local_notices.push_back({topic, std::move(payload)});
                             send_local_notices();
                           },
-                          [this](std::string_view snapshot) { write([&] { store->save_engine_state(snapshot); }); }});
+                          [this](std::string_view snapshot) { write([&] { store->save_engine_state(snapshot); }); },
+                          [this](eldercare::v1::SensorEvent event) {
+                            WallTime now = clock.wall_now();
+                            *event.mutable_received_time() = to_timestamp(now);
+                            forward_event(std::move(event), now);
+                          }});
       pending_rules.reset();
     }
     spdlog::info("GATEWAY_STARTING gateway={} site={} database={} last_sequence={} undelivered={}", config.gateway_id,
@@ -382,7 +387,19 @@ struct Gateway::Impl {
     write([&] { store->append_event(event.sequence(), event.id(), payload, received, "event", routine); });
     if (++rows_since_size_check >= kSizeCheckEvery) enforce_size_cap();
     metrics.add("events_total");
-    if (alerting) alerting->on_event(event);
+    if (!alerting) return;
+    if (device != config.devices.end() && is_cancel(device->second, event)) {
+      alerting->on_device_cancel(event);  // "I am fine": acknowledges, raises nothing
+      return;
+    }
+    alerting->on_event(event);
+  }
+
+  static bool is_cancel(const DeviceEntry& device, const eldercare::v1::SensorEvent& event) {
+    if (device.cancel_actions.empty() || !event.has_sos() || !event.sos().active()) return false;
+    for (const auto& action : device.cancel_actions)
+      if (action == "*" || action == event.sos().vendor_action()) return true;
+    return false;
   }
 
   // An alert transition takes the next number in the same sequence space as

@@ -386,6 +386,12 @@ std::vector<v1::Alert> Engine::active_alerts() const {
   return out;
 }
 
+std::optional<v1::Alert> Engine::find_alert(const std::string& alert_id) const {
+  for (const auto& [key, active] : active_)
+    if (active.alert.id() == alert_id) return active.alert;
+  return std::nullopt;
+}
+
 v1::AlertTransition Engine::transition(const ActiveAlert& active, v1::AlertState from, const std::string& actor,
                                        const std::string& channel, const std::string& reason, WallTime now) const {
   v1::AlertTransition t;

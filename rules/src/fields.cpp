@@ -142,7 +142,7 @@ const std::map<std::string, WordField>& words() {
       {"device_health.condition",
        {v1::EVENT_KIND_DEVICE_HEALTH,
         {"online", "offline", "battery_low", "battery_ok", "tamper", "tamper_cleared", "silent", "left_network",
-         "disk_low", "disk_ok"},
+         "disk_low", "disk_ok", "operator_link_down", "operator_link_up"},
         [](const Event& e) -> std::optional<std::string> {
           if (!e.has_device_health()) return std::nullopt;
           switch (e.device_health().condition()) {
@@ -166,6 +166,10 @@ const std::map<std::string, WordField>& words() {
               return "disk_low";
             case v1::DeviceHealthPayload::CONDITION_DISK_OK:
               return "disk_ok";
+            case v1::DeviceHealthPayload::CONDITION_OPERATOR_LINK_DOWN:
+              return "operator_link_down";
+            case v1::DeviceHealthPayload::CONDITION_OPERATOR_LINK_UP:
+              return "operator_link_up";
             default:
               return std::nullopt;
           }

@@ -62,6 +62,11 @@ struct DeviceEntry {
   std::string resident;
   std::string room;
   std::string bed;
+  // Button actions that mean "I am fine, cancel" (the resident's own cancel
+  // button, or a double press on the SOS button): they acknowledge the
+  // resident's active alerts, channel "device", instead of raising an SOS.
+  // "*" makes every press of this device a cancel.
+  std::vector<std::string> cancel_actions;
 };
 
 // A resident's rule settings (the registry side of the rule engine).
@@ -81,6 +86,45 @@ struct EscalationConfig {
   std::string local_command_topic = "eldercare/local/command";
 };
 
+// One alarm receiver of an emergency-response centre (DC-09 over IP).
+struct OperatorPathConfig {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string transport = "tcp";  // "tcp" or "udp"
+};
+
+// An alert's Contact ID code and zone (and SIA DCS codes), overriding the
+// documented default for one rule (docs/operators.md).
+struct OperatorCodeConfig {
+  std::string rule;
+  int code = 0;     // Contact ID event code, 100..999
+  int zone = 0;     // 0..999
+  std::string sia;          // SIA DCS alarm code, two letters; empty: default for the code
+  std::string sia_restore;  // SIA DCS restore code
+};
+
+// [operator]: the DC-09 link to the emergency operators' alarm-receiving
+// software, the last rung of the life-threatening ladder.
+struct OperatorConfig {
+  bool enabled = false;            // the [operator] table is present
+  std::string format = "ADM-CID";  // or "SIA-DCS"
+  std::string account;             // 3..16 hex digits, as the receiving centre assigned
+  std::string receiver = "0";      // R field
+  std::string line = "0";          // L field (account prefix)
+  int partition = 1;               // Contact ID group / SIA area
+  std::string aes_key_hex;         // empty: plain; else 32/48/64 hex digits (AES-128/192/256)
+  int ack_timeout_ms = 5000;
+  int attempts_per_path = 3;
+  int retry_delay_ms = 500;
+  int retry_pause_s = 10;
+  int supervision_interval_s = 0;  // NULL messages per path; 0: off
+  int test_report_interval_s = 0;  // Contact ID 602 periodic test; 0: off
+  bool send_cancels = false;       // 406 when an alert is acknowledged locally before its operator step
+  std::vector<OperatorPathConfig> paths;  // primary, then backup
+  std::vector<OperatorCodeConfig> codes;
+  int line_number = 0;  // where [operator] was, for later messages
+};
+
 struct GatewayConfig {
   std::string source_file;
   std::string gateway_id;  // unique per edge box; part of every upstream topic
@@ -98,6 +142,7 @@ struct GatewayConfig {
   std::string rules_file;  // rule pack (TOML), relative to this file; empty: no rule engine
   std::vector<ResidentEntry> residents;
   EscalationConfig escalation;
+  OperatorConfig operator_link;
   std::uint16_t http_port = 0;  // metrics/health endpoint on 127.0.0.1; 0: off
   int status_interval_s = 60;   // how often GatewayStatus is refreshed upstream
   // Store bounds. Over the cap, routine readings are dropped oldest first;

@@ -48,6 +48,8 @@ class Engine {
   std::optional<WallTime> next_wakeup() const;
 
   std::vector<eldercare::v1::Alert> active_alerts() const;
+  // The alert as it stands now, if it is still active.
+  std::optional<eldercare::v1::Alert> find_alert(const std::string& alert_id) const;
   std::size_t tracked_subjects() const { return trackers_.size(); }
 
   // The whole mutable state as text (JSON), to persist after each change and
