@@ -19,21 +19,49 @@ namespace eg::test {
 
 ChildProcess::ChildProcess(std::vector<std::string> argv, std::string output_path)
     : output_path_(std::move(output_path)) {
+  spawn(argv, false);
+}
+
+ChildProcess::ChildProcess(std::vector<std::string> argv, std::string output_path, PipeStdout)
+    : output_path_(std::move(output_path)) {
+  spawn(argv, true);
+}
+
+void ChildProcess::spawn(std::vector<std::string>& argv, bool pipe_stdout) {
+  int pipe_fds[2] = {-1, -1};
+  // Close-on-exec, so no other child the test starts meanwhile holds the write
+  // end (the reader would then never see EOF); dup2 into the child clears it.
+  if (pipe_stdout && ::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed for " + argv[0]);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  if (pipe_stdout) {
+    posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, output_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+  } else {
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, output_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  }
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
   int rc = posix_spawnp(&pid_, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
+  if (pipe_stdout) {
+    ::close(pipe_fds[1]);
+    if (rc == 0)
+      stdout_fd_ = pipe_fds[0];
+    else
+      ::close(pipe_fds[0]);
+  }
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::to_string(rc));
 }
 
 ChildProcess::~ChildProcess() {
   if (!exit_code_) stop(std::chrono::seconds(2));
+  if (stdout_fd_ >= 0) ::close(stdout_fd_);
 }
 
 std::optional<int> ChildProcess::wait_exit(std::chrono::milliseconds timeout) {

@@ -55,13 +55,23 @@ void LinkCore::pump(Now now, Actions& out) {
   if (!head_ && !queue_.empty()) {
     head_ = Head{};
     head_->sequence = take_sequence();
-    head_->path = preferred_path(now);
+    head_->tried.assign(paths_.size(), false);
     head_->duh.assign(paths_.size(), false);
   }
   bool head_out = std::any_of(paths_.begin(), paths_.end(),
                               [](const PathState& p) { return p.in_flight && !p.in_flight->supervision; });
-  if (head_ && !head_out && (!head_->not_before || now.steady >= *head_->not_before) && !paths_[head_->path].in_flight)
-    send_head(now, out);
+  if (head_ && !head_out && (!head_->not_before || now.steady >= *head_->not_before)) {
+    if (!head_->path_chosen) {
+      // A round starts on the path most likely to answer now.
+      std::size_t path = preferred_path(now);
+      for (std::size_t k = 0; k < paths_.size() && head_->duh[path]; ++k) path = (path + 1) % paths_.size();
+      head_->path = path;
+      head_->path_chosen = true;
+      head_->tried[path] = true;
+      head_->attempts_on_path = 0;
+    }
+    if (!paths_[head_->path].in_flight) send_head(now, out);
+  }
   if (settings_.supervision_interval.count() <= 0) return;
   for (std::size_t i = 0; i < paths_.size(); ++i) {
     PathState& path = paths_[i];
@@ -182,29 +192,31 @@ LinkCore::Actions LinkCore::on_time(Now now) {
   return out;
 }
 
-void LinkCore::head_attempt_failed(std::size_t path, const std::string& reason, bool at_once, Now now, Actions& out) {
+void LinkCore::head_attempt_failed(std::size_t /*path*/, const std::string& reason, bool at_once, Now now,
+                                   Actions& out) {
   out.notes.push_back("attempt " + std::to_string(head_->attempts) + " of sequence " + std::to_string(head_->sequence) +
                       " failed: " + reason);
   if (head_->attempts_on_path < settings_.attempts_per_path) {
     head_->not_before = at_once ? now.steady : now.steady + settings_.retry_delay;
     return;
   }
-  (void)path;
   move_to_next_path(reason, true, now, out);
 }
 
 void LinkCore::move_to_next_path(const std::string& reason, bool path_failed, Now now, Actions& out) {
   if (path_failed) set_path(head_->path, false, reason, now, out);
-  for (std::size_t next = head_->path + 1; next < paths_.size(); ++next) {
-    if (head_->duh[next]) continue;
+  // The other paths, in order after this one, each once per round.
+  for (std::size_t k = 1; k < paths_.size(); ++k) {
+    std::size_t next = (head_->path + k) % paths_.size();
+    if (head_->tried[next] || head_->duh[next]) continue;
     head_->path = next;
+    head_->tried[next] = true;
     head_->attempts_on_path = 0;
     head_->not_before = now.steady;
     return;
   }
   // Every path has had its tries.
-  auto usable = std::find(head_->duh.begin(), head_->duh.end(), false);
-  if (usable == head_->duh.end()) {
+  if (std::find(head_->duh.begin(), head_->duh.end(), false) == head_->duh.end()) {
     out.outcomes.push_back(
         {Outcome::Kind::rejected, queue_.front().id, head_->path, head_->sequence, head_->attempts, reason});
     queue_.pop_front();
@@ -216,9 +228,9 @@ void LinkCore::move_to_next_path(const std::string& reason, bool path_failed, No
     out.outcomes.push_back(
         {Outcome::Kind::failed, queue_.front().id, head_->path, head_->sequence, head_->attempts, reason});
   }
-  // Round again from the first usable path, after a pause; same sequence.
-  head_->path = static_cast<std::size_t>(usable - head_->duh.begin());
-  head_->attempts_on_path = 0;
+  // Another round after a pause, same sequence number.
+  head_->tried.assign(paths_.size(), false);
+  head_->path_chosen = false;
   head_->not_before = now.steady + settings_.retry_pause;
 }
 

@@ -121,7 +121,9 @@ class LinkCore {
     std::size_t path = 0;
     int attempts_on_path = 0;
     int attempts = 0;
-    std::vector<bool> duh;  // per path
+    bool path_chosen = false;  // else pick the preferred path when it is next sent
+    std::vector<bool> tried;   // per path, this round
+    std::vector<bool> duh;     // per path
     bool failure_reported = false;
     std::optional<SteadyTime> not_before;
   };
@@ -132,7 +134,7 @@ class LinkCore {
   void move_to_next_path(const std::string& reason, bool path_failed, Now now, Actions& out);
   void supervision_result(std::size_t path, bool ok, const std::string& reason, Now now, Actions& out);
   void set_path(std::size_t path, bool up, const std::string& reason, Now now, Actions& out);
-  std::size_t preferred_path(Now now) const;
+  std::size_t preferred_path(Now now) const;  // first path that is up (or due another try)
   unsigned take_sequence();
   std::string frame(const std::string& token, unsigned sequence, const std::string& data, Now now) const;
 
