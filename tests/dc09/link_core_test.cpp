@@ -246,3 +246,24 @@ TEST_CASE("dc09 link sequence numbers wrap from 9999 to 0001", "[dc09]") {
   CHECK(core.on_reply(0, ack(9999), h.now).outcomes.size() == 1);
   CHECK(sequence_of(core.enqueue({2, "ADM-CID", "b"}, h.now).transmits.at(0).frame) == 1);
 }
+
+TEST_CASE("dc09 link: a round that starts on the backup still tries the primary before reporting failure", "[dc09]") {
+  Harness h;
+  h.settings.attempts_per_path = 1;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  core.on_transport_error(0, "refused", h.now);  // primary down; the backup takes it
+  REQUIRE(core.on_reply(1, ack(1), h.now).outcomes.size() == 1);
+  auto a = core.enqueue({2, "ADM-CID", "b"}, h.now);
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].path == 1);
+  auto b = core.on_transport_error(1, "refused", h.now);
+  REQUIRE(b.transmits.size() == 1);
+  CHECK(b.transmits[0].path == 0);  // the primary gets its chance in this round
+  CHECK(sequence_of(b.transmits[0].frame) == 2);
+  CHECK(b.outcomes.empty());
+  auto c = core.on_transport_error(0, "refused", h.now);
+  REQUIRE(c.outcomes.size() == 1);
+  CHECK(c.outcomes[0].kind == LinkCore::Outcome::Kind::failed);
+  CHECK(c.outcomes[0].attempts == 2);
+}

@@ -139,3 +139,69 @@ pointer = "/data/hr"
   bad_kind.replace(bad_kind.find("\"vitals\""), 8, "\"pulse\"");
   CHECK(error_of(bad_kind).starts_with("gw.toml:14:8: mapped.kind: unknown kind 'pulse'"));
 }
+
+TEST_CASE("config: [operator] sets up the DC-09 link with documented defaults", "[gateway][config]") {
+  auto config = parse_config(kMinimal + R"(
+[operator]
+account = "12AB"
+aes_key = "00112233445566778899AABBCCDDEEFF"
+supervision_interval_s = 90
+[operator.primary]
+host = "10.0.0.5"
+port = 12000
+[operator.backup]
+host = "10.0.0.6"
+port = 12001
+transport = "udp"
+[[operator.codes]]
+rule = "fall"
+code = 101
+zone = 7
+sia = "MA"
+)",
+                             "gw.toml");
+  const auto& op = config.operator_link;
+  CHECK(op.enabled);
+  CHECK(op.format == "ADM-CID");
+  CHECK(op.account == "12AB");
+  CHECK(op.receiver == "0");
+  CHECK(op.line == "0");
+  CHECK(op.partition == 1);
+  CHECK(op.ack_timeout_ms == 5000);
+  CHECK(op.attempts_per_path == 3);
+  CHECK(op.supervision_interval_s == 90);
+  CHECK_FALSE(op.send_cancels);
+  REQUIRE(op.paths.size() == 2);
+  CHECK(op.paths[0].transport == "tcp");
+  CHECK(op.paths[1].transport == "udp");
+  CHECK(op.paths[1].port == 12001);
+  REQUIRE(op.codes.size() == 1);
+  CHECK(op.codes[0].zone == 7);
+  CHECK_FALSE(parse_config(kMinimal, "gw.toml").operator_link.enabled);
+}
+
+TEST_CASE("config: a broken [operator] is rejected with its position and reason", "[gateway][config]") {
+  const std::string primary = "[operator.primary]\nhost = \"10.0.0.5\"\nport = 12000\n";
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"12G4\"\n" + primary) ==
+        "gw.toml:11:11: operator.account: 3 to 16 hex digits (0-9, A-F), got \"12G4\"");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key = \"0011\"\n" + primary) ==
+        "gw.toml:12:11: operator.aes_key: 32, 48 or 64 hex digits (AES-128, -192, -256)");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n") ==
+        "gw.toml:10:1: operator: [operator.primary] is required (the alarm receiver's host and port)");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n" + primary + "transport = \"sctp\"\n") ==
+        "gw.toml:12:1: operator.primary.transport: expected \"tcp\" or \"udp\", got \"sctp\"");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\nformat = \"CID\"\n" + primary) ==
+        "gw.toml:10:1: operator.format: expected \"ADM-CID\" (Contact ID) or \"SIA-DCS\", got \"CID\"");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n" + primary +
+                 "[[operator.codes]]\nrule = \"fall\"\ncode = 101\nsia = \"ma\"\n") ==
+        "gw.toml:15:1: operator.codes: sia and sia_restore are two capital letters, e.g. \"MA\"");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n" + primary +
+                 "[[operator.codes]]\nrule = \"fall\"\ncode = 99\n") ==
+        "gw.toml:17:8: operator.codes.code: expected an integer 100-999");
+}
+
+TEST_CASE("config: a device's cancel actions are read", "[gateway][config]") {
+  auto config = parse_config(
+      kMinimal + "[[devices]]\nid = \"sos1\"\nresident = \"r-1\"\ncancel_actions = [\"double\"]\n", "gw.toml");
+  CHECK(config.devices.at("sos1").cancel_actions == std::vector<std::string>{"double"});
+}
