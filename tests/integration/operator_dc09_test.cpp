@@ -37,7 +37,8 @@ struct Receivers {
 };
 
 void write_files(const eg::test::TempDir& dir, const eg::test::MosquittoBroker& broker, const Receivers& receivers,
-                 int devices) {
+                 int devices, const std::string& extra_operator = "", const std::string& extra_rules = "",
+                 const std::string& extra_devices = "") {
   std::ofstream(dir.file("rules.toml")) << R"(
 [[ladder]]
 id = "to-operator"
@@ -67,13 +68,14 @@ kind = "device_health"
 match = { field = "device_health.condition", equals = "operator_link_down", clears = "operator_link_up" }
 severity = "high"
 ladder = "local"
-)";
+)" << extra_rules;
   std::ofstream config(dir.file("gateway.toml"));
   config << "[gateway]\nid = \"gw-op\"\nsite = \"lab\"\ndatabase = \"" << dir.file("gw.db")
          << "\"\nrules = \"rules.toml\"\n\n[local]\nuri = \"" << broker.uri() << "\"\n\n[upstream]\nuri = \""
          << broker.uri() << "\"\n\n[operator]\naccount = \"1234\"\npartition = 1\nack_timeout_ms = 1500\n"
          << "attempts_per_path = 2\nretry_delay_ms = 200\nretry_pause_s = 2\n";
   if (!receivers.key_hex.empty()) config << "aes_key = \"" << receivers.key_hex << "\"\n";
+  config << extra_operator;
   config << "[operator.primary]\nhost = \"127.0.0.1\"\nport = " << receivers.primary_port << "\ntransport = \""
          << receivers.primary_transport << "\"\n";
   if (receivers.backup_port != 0)
@@ -81,6 +83,7 @@ ladder = "local"
            << receivers.backup_transport << "\"\n";
   for (int i = 1; i <= devices; ++i)
     config << "\n[[devices]]\nid = \"radar" << i << "\"\nresident = \"r-" << i << "\"\nroom = \"" << 300 + i << "\"\n";
+  config << extra_devices;
 }
 
 bool log_has(eg::test::ChildProcess& process, const std::string& text) {
@@ -149,12 +152,8 @@ std::vector<eg::test::SiaMessage> accepted(const eg::test::SiaReceiver& receiver
 
 TEST_CASE("a fall raised by the rule engine reaches a real DC-09 receiver as Contact ID 101, and its restore as 3101",
           "[integration][dc09]") {
-  auto [transport, key] = GENERATE(table<std::string, std::string>({{"tcp", ""},
-                                                                      {"udp", ""},
-                                                                      {"tcp", kKey128},
-                                                                      {"udp", kKey128},
-                                                                      {"tcp", kKey256},
-                                                                      {"udp", kKey256}}));
+  auto [transport, key] = GENERATE(table<std::string, std::string>(
+      {{"tcp", ""}, {"udp", ""}, {"tcp", kKey128}, {"udp", kKey128}, {"tcp", kKey256}, {"udp", kKey256}}));
   INFO("transport " << transport << ", AES key of " << key.size() * 4 << " bits");
   eg::test::MosquittoBroker broker;
   eg::test::TempDir dir;
@@ -209,9 +208,10 @@ TEST_CASE("a fall raised by the rule engine reaches a real DC-09 receiver as Con
   CHECK(gateway.stop() == 0);
 }
 
-TEST_CASE("the operator link survives its receivers dying: same sequence on retry, backup path, local escalation, "
-          "delivery when back, nothing lost or reordered",
-          "[integration][dc09]") {
+TEST_CASE(
+    "the operator link survives its receivers dying: same sequence on retry, backup path, local escalation, "
+    "delivery when back, nothing lost or reordered",
+    "[integration][dc09]") {
   eg::test::MosquittoBroker broker;
   eg::test::TempDir dir;
   const std::uint16_t primary_port = eg::test::free_port_tcp_and_udp();
@@ -227,7 +227,9 @@ TEST_CASE("the operator link survives its receivers dying: same sequence on retr
   eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", dir.file("gateway.toml")}, dir.file("gateway.log"));
   REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
   INFO(gateway.output());
-  auto fall = [&](int i) { sensors.publish("zigbee2mqtt/radar" + std::to_string(i), R"({"fall_down_status":"fall"})"); };
+  auto fall = [&](int i) {
+    sensors.publish("zigbee2mqtt/radar" + std::to_string(i), R"({"fall_down_status":"fall"})");
+  };
   std::vector<eg::test::SiaMessage> received;  // everything every receiver accepted, in the order it did
 
   // 1. The primary takes the first alarm.
@@ -298,5 +300,104 @@ TEST_CASE("the operator link survives its receivers dying: same sequence on retr
     CHECK(alarm.qualifier == 1);
   }
   CHECK(receiver_sequences == confirmed_sequences);
+  CHECK(gateway.stop() == 0);
+}
+
+TEST_CASE("the resident's own cancel acknowledges from the device channel, and the operator gets a 406 cancel",
+          "[integration][dc09]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  eg::test::SiaReceiver receiver(eg::test::free_port_tcp_and_udp(), "1234");
+  write_files(dir, broker, {receiver.port(), "tcp", 0, "tcp", ""}, 0, "send_cancels = true\n", R"(
+[[ladder]]
+id = "nurse-then-operator"
+[[ladder.step]]
+target = "nurse_station"
+timeout = "10m"
+[[ladder.step]]
+target = "operator"
+timeout = "10m"
+
+[[rule]]
+id = "sos"
+summary = "Emergency call button pressed"
+kind = "sos"
+match = { field = "sos.active", equals = "true" }
+severity = "high"
+auto_resolve = false
+ladder = "nurse-then-operator"
+)",
+              "\n[[devices]]\nid = \"pendant1\"\nresident = \"r-1\"\nroom = \"301\"\ncancel_actions = [\"double\"]\n");
+  Platform platform(broker.uri());
+  eg::test::TestMqttClient sensors(broker.uri(), "sensors");
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", dir.file("gateway.toml")}, dir.file("gateway.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
+  INFO(gateway.output());
+  INFO(receiver.log());
+
+  sensors.publish("zigbee2mqtt/pendant1", R"({"action":"single"})");  // help!
+  REQUIRE(platform.wait_for([](auto& seen) {
+    return std::any_of(seen.begin(), seen.end(), [](auto& t) { return t.escalation_target() == "nurse_station"; });
+  }));
+  sensors.publish("zigbee2mqtt/pendant1", R"({"action":"double"})");  // "I am fine"
+  REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 1; }));
+  auto acked = std::find_if(platform.seen.begin(), platform.seen.end(),
+                            [](auto& t) { return t.to_state() == v1::ALERT_STATE_ACKNOWLEDGED; });
+  REQUIRE(acked != platform.seen.end());
+  CHECK(acked->actor() == "device:pendant1");
+  CHECK(acked->channel() == "device");
+  CHECK(acked->alert().rule_id() == "sos");
+  // The cancel press raised nothing of its own.
+  CHECK(std::count_if(platform.seen.begin(), platform.seen.end(),
+                      [](auto& t) { return t.to_state() == v1::ALERT_STATE_RAISED; }) == 1);
+
+  auto messages = accepted(receiver);
+  REQUIRE(messages.size() == 1);  // no alarm: the operator step never came; only the cancel
+  auto cancel = contact_id(messages[0].data_message);
+  CHECK(cancel.qualifier == 1);
+  CHECK(cancel.code == 406);
+  CHECK(cancel.zone == 1);
+  auto confirmed = platform.deliveries(v1::DELIVERY_CONFIRMED).at(0);
+  CHECK(confirmed.alert_id() == acked->alert_id());
+  CHECK(confirmed.delivery_detail().find("cancel code=406") != std::string::npos);
+  CHECK(gateway.stop() == 0);
+}
+
+TEST_CASE("NULL supervision: a receiver that stops answering raises a local alert, which resolves when it is back",
+          "[integration][dc09]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  const std::uint16_t port = eg::test::free_port_tcp_and_udp();
+  auto receiver = std::make_unique<eg::test::SiaReceiver>(port, "1234");
+  write_files(dir, broker, {port, "tcp", 0, "tcp", ""}, 0, "supervision_interval_s = 1\n");
+  Platform platform(broker.uri());
+  eg::test::TestMqttClient nurse(broker.uri(), "nurse");
+  nurse.subscribe("eldercare/local/nurse_station");
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", dir.file("gateway.toml")}, dir.file("gateway.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
+  INFO(gateway.output());
+
+  // iobroker.sia answers a NULL with a NAK (it wants data in every message):
+  // an answer all the same, so the path stays up.
+  REQUIRE(receiver->wait_for([](auto& all) { return all.size() >= 2; }, 10s));
+  CHECK_FALSE(log_has(gateway, "OPERATOR_PATH_DOWN"));
+
+  receiver->kill();
+  auto link_alert = [](v1::AlertState state) {
+    return [state](const std::vector<v1::AlertTransition>& seen) {
+      return std::any_of(seen.begin(), seen.end(),
+                         [&](auto& t) { return t.alert().rule_id() == "operator-link-down" && t.to_state() == state; });
+    };
+  };
+  REQUIRE(platform.wait_for(link_alert(v1::ALERT_STATE_ESCALATING), 15s));
+  auto notice = nurse.next(5s);
+  REQUIRE(notice.has_value());
+  auto body = nlohmann::json::parse(notice->payload);
+  CHECK(body["rule"] == "operator-link-down");
+  CHECK(body["device"] == "gateway:gw-op/operator-primary");
+
+  receiver = std::make_unique<eg::test::SiaReceiver>(port, "1234");
+  REQUIRE(platform.wait_for(link_alert(v1::ALERT_STATE_RESOLVED), 15s));
+  CHECK(log_has(gateway, "OPERATOR_PATH_UP path=primary"));
   CHECK(gateway.stop() == 0);
 }
