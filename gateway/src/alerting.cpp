@@ -28,7 +28,8 @@ rules::RuleSet load_rule_set(const GatewayConfig& config) {
     throw ConfigError(config.source_file + ": [[residents]]: " + error.what());
   }
   for (const auto& code : config.operator_link.codes) {
-    bool known = std::any_of(set.rules.begin(), set.rules.end(), [&](const rules::Rule& r) { return r.id == code.rule; });
+    bool known =
+        std::any_of(set.rules.begin(), set.rules.end(), [&](const rules::Rule& r) { return r.id == code.rule; });
     if (!known)
       throw ConfigError(config.source_file + ": [[operator.codes]]: rule '" + code.rule + "' is not in " +
                         config.rules_file);
@@ -74,10 +75,12 @@ Alerting::Alerting(boost::asio::io_context& io, rules::RuleSet rules, const Gate
         OperatorLink::Hooks{[this](const OperatorLink::Sent& sent, const dc09::LinkCore::Outcome& outcome,
                                    const dc09::Endpoint& endpoint) { on_operator_outcome(sent, outcome, endpoint); },
                             [this](std::size_t path, const dc09::Endpoint& endpoint, bool up,
-                                   const std::string& reason) { on_operator_path(path, endpoint, up, reason); }});
+                                   const std::string& reason) { on_operator_path(path, endpoint, up, reason); },
+                            hooks_.persist_operator_message, hooks_.forget_operator_message});
 }
 
-void Alerting::start(const std::optional<std::string>& saved_state) {
+void Alerting::start(const std::optional<std::string>& saved_state,
+                     const std::vector<StoredOperatorMessage>& unacknowledged_operator_messages) {
   if (saved_state) {
     try {
       engine_.restore(*saved_state);
@@ -88,7 +91,7 @@ void Alerting::start(const std::optional<std::string>& saved_state) {
       spdlog::error("ALERTS_RESTORE_FAILED reason=\"{}\" (starting with no active alerts)", error.what());
     }
   }
-  if (operator_) operator_->start();
+  if (operator_) operator_->start(unacknowledged_operator_messages);
   apply(engine_.on_time(clock_.wall_now()));  // what fell due while we were down
   schedule_wakeup();
 }
@@ -235,8 +238,8 @@ void Alerting::on_operator_outcome(const OperatorLink::Sent& sent, const dc09::L
   std::snprintf(sequence, sizeof sequence, "%04u", outcome.sequence);
   std::string detail = std::string(OperatorLink::kind_name(sent.kind)) + " code=" +
                        std::to_string(sent.kind == OperatorLink::Kind::cancel ? kCidCancel : sent.code.code) +
-                       " zone=" + std::to_string(sent.code.zone) + " seq=" + sequence + " path=" +
-                       OperatorLink::path_name(outcome.path) + " (" + endpoint.describe() +
+                       " zone=" + std::to_string(sent.code.zone) + " seq=" + sequence +
+                       " path=" + OperatorLink::path_name(outcome.path) + " (" + endpoint.describe() +
                        ") attempts=" + std::to_string(outcome.attempts);
   switch (outcome.kind) {
     case dc09::LinkCore::Outcome::Kind::delivered:

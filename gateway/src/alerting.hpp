@@ -40,6 +40,9 @@ class Alerting {
     // A health event of the gateway itself (the operator link went down or
     // came back): stored, forwarded and fed back to the rules like any other.
     std::function<void(eldercare::v1::SensorEvent)> emit_event;
+    // Operator messages awaiting a receiver's ACK, kept across restarts.
+    std::function<std::int64_t(std::string_view meta, std::string_view alert)> persist_operator_message;
+    std::function<void(std::int64_t id)> forget_operator_message;
   };
 
   Alerting(boost::asio::io_context& io, rules::RuleSet rules, const GatewayConfig& config, const Clock& clock,
@@ -47,7 +50,8 @@ class Alerting {
 
   // Resumes from a saved state (alerts at their step, absence timers running
   // through the downtime) and fires whatever fell due meanwhile.
-  void start(const std::optional<std::string>& saved_state);
+  void start(const std::optional<std::string>& saved_state,
+             const std::vector<StoredOperatorMessage>& unacknowledged_operator_messages = {});
   void on_event(const eldercare::v1::SensorEvent& event);
   // Acknowledge / Resolve; other command bodies are not the engine's.
   void on_command(const eldercare::v1::Command& command, std::string_view arrived_on);

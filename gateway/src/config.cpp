@@ -112,9 +112,9 @@ void read_operator(const toml::table& table, const std::string& file, OperatorCo
     if (!is_hex(*field) || field->size() > 6) in.fail_here("operator.receiver and operator.line: 1 to 6 hex digits");
   op.partition = static_cast<int>(in.optional_int("partition", 1, 0, 99));
   op.aes_key_hex = in.optional_string("aes_key", "");
-  if (!op.aes_key_hex.empty() && (!is_hex(op.aes_key_hex) || (op.aes_key_hex.size() != 32 &&
-                                                              op.aes_key_hex.size() != 48 &&
-                                                              op.aes_key_hex.size() != 64)))
+  if (!op.aes_key_hex.empty() &&
+      (!is_hex(op.aes_key_hex) ||
+       (op.aes_key_hex.size() != 32 && op.aes_key_hex.size() != 48 && op.aes_key_hex.size() != 64)))
     in.fail_at(*table.get("aes_key"), "aes_key", "32, 48 or 64 hex digits (AES-128, -192, -256)");
   op.ack_timeout_ms = static_cast<int>(in.optional_int("ack_timeout_ms", op.ack_timeout_ms, 100, 120000));
   op.attempts_per_path = static_cast<int>(in.optional_int("attempts_per_path", op.attempts_per_path, 1, 20));
@@ -128,7 +128,8 @@ void read_operator(const toml::table& table, const std::string& file, OperatorCo
   const toml::table* primary = in.optional_table("primary");
   if (primary == nullptr) in.fail_here("operator: [operator.primary] is required (the alarm receiver's host and port)");
   op.paths.push_back(read_operator_path(in, *primary, "primary"));
-  if (const toml::table* backup = in.optional_table("backup")) op.paths.push_back(read_operator_path(in, *backup, "backup"));
+  if (const toml::table* backup = in.optional_table("backup"))
+    op.paths.push_back(read_operator_path(in, *backup, "backup"));
   for (const toml::table* code_table : in.table_array("codes")) {
     TomlReader code_in(*code_table, file, "operator.codes");
     OperatorCodeConfig code;

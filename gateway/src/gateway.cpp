@@ -91,7 +91,13 @@ struct Gateway::Impl {
                             WallTime now = clock.wall_now();
                             *event.mutable_received_time() = to_timestamp(now);
                             forward_event(std::move(event), now);
-                          }});
+                          },
+                          [this](std::string_view meta, std::string_view alert) {
+                            std::int64_t id = 0;
+                            write([&] { id = store->add_operator_message(meta, alert); });
+                            return id;
+                          },
+                          [this](std::int64_t id) { write([&] { store->remove_operator_message(id); }); }});
       pending_rules.reset();
     }
     spdlog::info("GATEWAY_STARTING gateway={} site={} database={} last_sequence={} undelivered={}", config.gateway_id,
@@ -162,7 +168,7 @@ struct Gateway::Impl {
       local->on_connection(on_subscribed);
     }
 
-    if (alerting) alerting->start(store->load_engine_state());
+    if (alerting) alerting->start(store->load_engine_state(), store->operator_messages());
     upstream->start();
     local->start();
     if (subscriber) subscriber->start();

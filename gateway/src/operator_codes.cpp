@@ -15,13 +15,13 @@ struct Default {
 // Rules of the default pack whose meaning is finer than their event kind.
 const std::map<std::string, Default>& by_rule_id() {
   static const std::map<std::string, Default> table{
-      {"fall", {101, 2}},                // personal emergency, zone 002: fall detected
-      {"fall-no-recovery", {102, 2}},    // fail to report in: no movement after the fall
-      {"sos", {101, 1}},                 // personal emergency, zone 001: emergency button
-      {"sos-repeated", {101, 1}},        //
-      {"no-activity-daytime", {641, 1}}, // senior watch trouble, zone 001: no presence
-      {"no-water", {641, 2}},            // senior watch trouble, zone 002: no water used
-      {"gateway-mains-lost", {301, 0}},  // for installers who add mains sensing
+      {"fall", {101, 2}},                 // personal emergency, zone 002: fall detected
+      {"fall-no-recovery", {102, 2}},     // fail to report in: no movement after the fall
+      {"sos", {101, 1}},                  // personal emergency, zone 001: emergency button
+      {"sos-repeated", {101, 1}},         //
+      {"no-activity-daytime", {641, 1}},  // senior watch trouble, zone 001: no presence
+      {"no-water", {641, 2}},             // senior watch trouble, zone 002: no water used
+      {"gateway-mains-lost", {301, 0}},   // for installers who add mains sensing
       {"gateway-battery-low", {302, 0}},
       {"operator-link-down", {350, 0}},  // communication trouble (only reaches a backup path)
   };
@@ -30,11 +30,11 @@ const std::map<std::string, Default>& by_rule_id() {
 
 const std::map<v1::EventKind, Default>& by_kind() {
   static const std::map<v1::EventKind, Default> table{
-      {v1::EVENT_KIND_FALL, {101, 2}},       {v1::EVENT_KIND_SOS_CALL, {101, 1}}, {v1::EVENT_KIND_GAS, {151, 0}},
-      {v1::EVENT_KIND_SMOKE, {111, 0}},      {v1::EVENT_KIND_WATER_LEAK, {154, 0}},
-      {v1::EVENT_KIND_PRESENCE, {641, 1}},   {v1::EVENT_KIND_WATER_METER, {641, 2}},
-      {v1::EVENT_KIND_VITALS, {100, 0}},     {v1::EVENT_KIND_DOOR, {140, 3}},
-      {v1::EVENT_KIND_BED, {140, 4}},
+      {v1::EVENT_KIND_FALL, {101, 2}},        {v1::EVENT_KIND_SOS_CALL, {101, 1}},
+      {v1::EVENT_KIND_GAS, {151, 0}},         {v1::EVENT_KIND_SMOKE, {111, 0}},
+      {v1::EVENT_KIND_WATER_LEAK, {154, 0}},  {v1::EVENT_KIND_PRESENCE, {641, 1}},
+      {v1::EVENT_KIND_WATER_METER, {641, 2}}, {v1::EVENT_KIND_VITALS, {100, 0}},
+      {v1::EVENT_KIND_DOOR, {140, 3}},        {v1::EVENT_KIND_BED, {140, 4}},
   };
   return table;
 }
@@ -42,9 +42,8 @@ const std::map<v1::EventKind, Default>& by_kind() {
 // device_health rules go by the condition words they match.
 const std::map<std::string, Default>& by_health_word() {
   static const std::map<std::string, Default> table{
-      {"offline", {381, 0}},     {"silent", {381, 0}},   {"left_network", {381, 0}},
-      {"battery_low", {384, 0}}, {"tamper", {383, 0}},   {"disk_low", {300, 0}},
-      {"operator_link_down", {350, 0}},
+      {"offline", {381, 0}}, {"silent", {381, 0}},   {"left_network", {381, 0}},       {"battery_low", {384, 0}},
+      {"tamper", {383, 0}},  {"disk_low", {300, 0}}, {"operator_link_down", {350, 0}},
   };
   return table;
 }

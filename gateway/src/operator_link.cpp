@@ -2,11 +2,24 @@
 
 #include <spdlog/spdlog.h>
 
+#include <nlohmann/json.hpp>
+
 #include "eg/dc09/contact_id.hpp"
 
 namespace eg::gateway {
 
 namespace {
+
+constexpr std::uint64_t next_volatile_id_initial() {
+  return std::uint64_t{1} << 62;
+}
+
+OperatorLink::Kind kind_from(const std::string& name) {
+  if (name == "restore") return OperatorLink::Kind::restore;
+  if (name == "cancel") return OperatorLink::Kind::cancel;
+  if (name == "test") return OperatorLink::Kind::test;
+  return OperatorLink::Kind::alarm;
+}
 
 dc09::LinkSettings settings_from(const OperatorConfig& config) {
   dc09::LinkSettings settings;
@@ -74,7 +87,11 @@ OperatorLink::OperatorLink(boost::asio::io_context& io, const OperatorConfig& co
         break;
     }
     if (hooks_.on_outcome) hooks_.on_outcome(sent, outcome, endpoint);
-    if (outcome.kind != dc09::LinkCore::Outcome::Kind::failed) in_queue_.erase(outcome.id);
+    if (outcome.kind != dc09::LinkCore::Outcome::Kind::failed) {
+      if (outcome.id < next_volatile_id_initial() && hooks_.forget)
+        hooks_.forget(static_cast<std::int64_t>(outcome.id));
+      in_queue_.erase(outcome.id);
+    }
     metrics_.set("operator_queue", in_queue_.size());
   };
   observer.on_path_change = [this](const dc09::LinkCore::PathChange& change, const dc09::Endpoint& endpoint) {
@@ -91,10 +108,34 @@ OperatorLink::OperatorLink(boost::asio::io_context& io, const OperatorConfig& co
                                                      static_cast<unsigned>(seconds % 9999) + 1);
 }
 
-void OperatorLink::start() {
-  spdlog::info("OPERATOR_LINK_START format={} account={} encrypted={} paths={} supervision_s={}", config_.format,
-               config_.account, !config_.aes_key_hex.empty(), config_.paths.size(), config_.supervision_interval_s);
-  for (std::size_t i = 0; i < config_.paths.size(); ++i) metrics_.set("operator_path_up{path=\"" + path_name(i) + "\"}", 1);
+void OperatorLink::start(const std::vector<StoredOperatorMessage>& unacknowledged) {
+  spdlog::info("OPERATOR_LINK_START format={} account={} encrypted={} paths={} supervision_s={} resending={}",
+               config_.format, config_.account, !config_.aes_key_hex.empty(), config_.paths.size(),
+               config_.supervision_interval_s, unacknowledged.size());
+  for (std::size_t i = 0; i < config_.paths.size(); ++i)
+    metrics_.set("operator_path_up{path=\"" + path_name(i) + "\"}", 1);
+  for (const auto& stored : unacknowledged) {
+    Sent sent;
+    try {
+      auto meta = nlohmann::json::parse(stored.meta);
+      sent.kind = kind_from(meta.at("kind").get<std::string>());
+      sent.step = meta.at("step").get<std::uint32_t>();
+      sent.code.code = meta.at("code").get<int>();
+      sent.code.zone = meta.at("zone").get<int>();
+      sent.code.sia = meta.at("sia").get<std::string>();
+      sent.code.sia_restore = meta.at("sia_restore").get<std::string>();
+      sent.code.source = meta.value("source", "stored");
+    } catch (const nlohmann::json::exception& error) {
+      // Unreadable: keep it in the store for inspection, but do not send guesses.
+      metrics_.add("operator_messages_unreadable_total");
+      spdlog::error("OPERATOR_STORED_UNREADABLE id={} reason=\"{}\"", stored.id, error.what());
+      continue;
+    }
+    sent.alert.ParseFromString(stored.alert);
+    spdlog::warn("OPERATOR_RESEND kind={} alert={} (unacknowledged when the gateway last stopped)",
+                 kind_name(sent.kind), sent.alert.id());
+    transmit(static_cast<std::uint64_t>(stored.id), std::move(sent));
+  }
   transmitter_->start();
   schedule_test_report();
 }
@@ -126,13 +167,24 @@ std::string OperatorLink::data_for(Kind kind, const OperatorCode& code) const {
 }
 
 void OperatorLink::send(Kind kind, const eldercare::v1::Alert& alert, std::uint32_t step, const OperatorCode& code) {
-  std::uint64_t id = ++next_id_;
-  std::string data = data_for(kind, code);
-  in_queue_[id] = Sent{kind, alert, step, code};
-  metrics_.add(std::string("operator_messages_total{kind=\"") + kind_name(kind) + "\"}");
+  Sent sent{kind, alert, step, code};
+  std::int64_t stored = 0;
+  if (kind != Kind::test && hooks_.persist) {
+    nlohmann::json meta = {{"kind", kind_name(kind)}, {"step", step},    {"code", code.code},
+                           {"zone", code.zone},       {"sia", code.sia}, {"sia_restore", code.sia_restore},
+                           {"source", code.source}};
+    stored = hooks_.persist(meta.dump(), alert.SerializeAsString());
+  }
+  transmit(stored > 0 ? static_cast<std::uint64_t>(stored) : next_volatile_id_++, std::move(sent));
+}
+
+void OperatorLink::transmit(std::uint64_t id, Sent sent) {
+  std::string data = data_for(sent.kind, sent.code);
+  metrics_.add(std::string("operator_messages_total{kind=\"") + kind_name(sent.kind) + "\"}");
+  spdlog::info("OPERATOR_SEND kind={} alert={} rule={} data=\"{}\" mapping=\"{}\"", kind_name(sent.kind),
+               sent.alert.id(), sent.alert.rule_id(), data, sent.code.source);
+  in_queue_[id] = std::move(sent);
   metrics_.set("operator_queue", in_queue_.size());
-  spdlog::info("OPERATOR_SEND kind={} alert={} rule={} data=\"{}\" mapping=\"{}\"", kind_name(kind), alert.id(),
-               alert.rule_id(), data, code.source);
   transmitter_->send({id, config_.format, std::move(data)});
 }
 

@@ -16,6 +16,7 @@
 #include "eg/dc09/transmitter.hpp"
 #include "eg/gateway/config.hpp"
 #include "eg/gateway/metrics.hpp"
+#include "eg/gateway/store.hpp"
 #include "eldercare/v1/alert.pb.h"
 #include "operator_codes.hpp"
 
@@ -34,12 +35,17 @@ class OperatorLink {
     std::function<void(const Sent&, const dc09::LinkCore::Outcome&, const dc09::Endpoint&)> on_outcome;
     // Path 0 is the primary receiver, 1 the backup.
     std::function<void(std::size_t path, const dc09::Endpoint&, bool up, const std::string& reason)> on_path_change;
+    // Durability: each message is stored until a receiver ACKs it (or refuses
+    // it for good); `persist` returns the stored row's id, 0 if it failed.
+    std::function<std::int64_t(std::string_view meta, std::string_view alert)> persist;
+    std::function<void(std::int64_t id)> forget;
   };
 
   // Throws ConfigError on a bad key (checked at load already).
   OperatorLink(boost::asio::io_context& io, const OperatorConfig& config, const Clock& clock, Metrics& metrics,
                Hooks hooks);
-  void start();
+  // Re-sends what the last run left unacknowledged, in order, then goes live.
+  void start(const std::vector<StoredOperatorMessage>& unacknowledged);
   void stop();
   void send(Kind kind, const eldercare::v1::Alert& alert, std::uint32_t step, const OperatorCode& code);
 
@@ -48,13 +54,14 @@ class OperatorLink {
 
  private:
   std::string data_for(Kind kind, const OperatorCode& code) const;
+  void transmit(std::uint64_t id, Sent sent);
   void schedule_test_report();
 
   const OperatorConfig& config_;
   Metrics& metrics_;
   Hooks hooks_;
   std::map<std::uint64_t, Sent> in_queue_;
-  std::uint64_t next_id_ = 0;
+  std::uint64_t next_volatile_id_ = std::uint64_t{1} << 62;  // ids for messages the store could not keep
   std::unique_ptr<dc09::Transmitter> transmitter_;
   boost::asio::steady_timer test_timer_;
   bool stopped_ = false;

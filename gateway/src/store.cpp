@@ -46,6 +46,14 @@ constexpr const char* kMigrations[] = {
       value INTEGER NOT NULL
     );
     )sql",
+    // 4: messages for the emergency operator's receiver, until it ACKs them.
+    R"sql(
+    CREATE TABLE operator_outbox (
+      id    INTEGER PRIMARY KEY,
+      meta  TEXT NOT NULL,
+      alert BLOB NOT NULL
+    );
+    )sql",
 };
 
 }  // namespace
@@ -297,6 +305,39 @@ void Store::mark_delivered(std::uint64_t sequence) {
   begin_if_needed();
   sqlite3_bind_int64(mark_delivered_.get(), 1, static_cast<sqlite3_int64>(sequence));
   step_done(mark_delivered_.get());
+}
+
+std::int64_t Store::add_operator_message(std::string_view meta, std::string_view alert) {
+  begin_if_needed();
+  auto statement = prepare("INSERT INTO operator_outbox(meta, alert) VALUES(?, ?)");
+  sqlite3_bind_text(statement.get(), 1, meta.data(), static_cast<int>(meta.size()), SQLITE_STATIC);
+  sqlite3_bind_blob(statement.get(), 2, alert.data(), static_cast<int>(alert.size()), SQLITE_STATIC);
+  step_done(statement.get());
+  return sqlite3_last_insert_rowid(db_.get());
+}
+
+void Store::remove_operator_message(std::int64_t id) {
+  begin_if_needed();
+  auto statement = prepare("DELETE FROM operator_outbox WHERE id = ?");
+  sqlite3_bind_int64(statement.get(), 1, id);
+  step_done(statement.get());
+}
+
+std::vector<StoredOperatorMessage> Store::operator_messages() {
+  auto statement = prepare("SELECT id, meta, alert FROM operator_outbox ORDER BY id");
+  std::vector<StoredOperatorMessage> out;
+  int rc;
+  while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW) {
+    StoredOperatorMessage m;
+    m.id = sqlite3_column_int64(statement.get(), 0);
+    m.meta = reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 1));
+    auto blob = static_cast<const char*>(sqlite3_column_blob(statement.get(), 2));
+    m.alert.assign(
+        blob == nullptr ? "" : std::string(blob, static_cast<std::size_t>(sqlite3_column_bytes(statement.get(), 2))));
+    out.push_back(std::move(m));
+  }
+  if (rc != SQLITE_DONE) fail("cannot read operator_outbox");
+  return out;
 }
 
 void Store::add_dead_letter(const DeadLetter& letter) {

@@ -83,3 +83,27 @@ TEST_CASE("store: the rule engine's state is saved and loaded whole", "[gateway]
   Store reopened(dir.file("gateway.db"));
   CHECK(reopened.load_engine_state() == std::optional<std::string>("{\"version\":1,\"alerts\":[]}"));
 }
+
+TEST_CASE("store: operator messages wait in order until removed, across reopening", "[gateway][store]") {
+  eg::test::TempDir dir;
+  const std::string path = dir.file("gateway.db");
+  std::int64_t first = 0, second = 0;
+  {
+    Store store(path);
+    first = store.add_operator_message(R"({"kind":"alarm"})", std::string("\x0a\x01\x00z", 4));
+    second = store.add_operator_message(R"({"kind":"restore"})", "alert-2");
+    store.flush();
+  }
+  Store store(path);
+  auto waiting = store.operator_messages();
+  REQUIRE(waiting.size() == 2);
+  CHECK(waiting[0].id == first);
+  CHECK(waiting[0].meta == R"({"kind":"alarm"})");
+  CHECK(waiting[0].alert == std::string("\x0a\x01\x00z", 4));  // binary-safe
+  CHECK(waiting[1].id == second);
+  store.remove_operator_message(first);
+  store.flush();
+  waiting = store.operator_messages();
+  REQUIRE(waiting.size() == 1);
+  CHECK(waiting[0].meta == R"({"kind":"restore"})");
+}

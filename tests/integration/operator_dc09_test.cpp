@@ -141,6 +141,15 @@ ContactId contact_id(const std::string& data_message) {
   return {m[1], std::stoi(m[2]), std::stoi(m[3]), std::stoi(m[4]), std::stoi(m[5])};
 }
 
+// The receiver writes its ACK before it reports the message: wait for the report.
+std::function<bool(const std::vector<eg::test::SiaMessage>&)> reported(std::size_t n) {
+  return [n](const std::vector<eg::test::SiaMessage>& all) {
+    return static_cast<std::size_t>(std::count_if(all.begin(), all.end(), [](auto& m) {
+             return m.error.empty() && m.id.find("NULL") == std::string::npos;
+           })) >= n;
+  };
+}
+
 std::vector<eg::test::SiaMessage> accepted(const eg::test::SiaReceiver& receiver) {
   std::vector<eg::test::SiaMessage> out;
   for (auto& m : receiver.messages())
@@ -174,6 +183,7 @@ TEST_CASE("a fall raised by the rule engine reaches a real DC-09 receiver as Con
   CHECK(confirmed.alert().rule_id() == "fall");
   CHECK(confirmed.alert().resident_id() == "r-1");
 
+  REQUIRE(receiver.wait_for(reported(1), 10s));
   auto messages = accepted(receiver);
   REQUIRE(messages.size() == 1);
   CHECK(messages[0].id == (key.empty() ? "ADM-CID" : "*ADM-CID"));
@@ -195,7 +205,7 @@ TEST_CASE("a fall raised by the rule engine reaches a real DC-09 receiver as Con
   resolve.mutable_resolve()->set_alert_id(confirmed.alert_id());
   sensors.publish("eldercare/local/command", resolve.SerializeAsString());
   REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 2; }));
-  REQUIRE(receiver.wait_for([](auto& all) { return all.size() >= 2; }, 10s));
+  REQUIRE(receiver.wait_for(reported(2), 10s));
   messages = accepted(receiver);
   REQUIRE(messages.size() == 2);
   auto restore = contact_id(messages[1].data_message);
@@ -239,6 +249,7 @@ TEST_CASE(
 
   // 2. The primary dies mid-stream: the next alarm is retried on it with one
   //    sequence number, then goes to the backup with that same number.
+  REQUIRE(primary->wait_for(reported(1), 10s));
   for (auto& m : accepted(*primary)) received.push_back(m);
   primary->kill();
   fall(2);
@@ -249,7 +260,7 @@ TEST_CASE(
   CHECK(via_backup.delivery_detail().find("attempts=3") != std::string::npos);  // 2 on the primary, 1 on the backup
   CHECK(log_has(gateway, "attempt 1 of sequence " + std::to_string(std::stoi(second_sequence)) + " failed"));
   CHECK(log_has(gateway, "attempt 2 of sequence " + std::to_string(std::stoi(second_sequence)) + " failed"));
-  REQUIRE(backup->wait_for([](auto& all) { return !all.empty(); }, 5s));
+  REQUIRE(backup->wait_for(reported(1), 10s));
   CHECK(accepted(*backup).at(0).seq == second_sequence);
   // The primary's failure is a health alert escalating on site.
   REQUIRE(platform.wait_for([](auto& seen) {
@@ -279,6 +290,7 @@ TEST_CASE(
   primary = std::make_unique<eg::test::SiaReceiver>(primary_port, "1234");
   fall(5);
   REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 5; }, 40s));
+  REQUIRE(primary->wait_for(reported(3), 10s));
   for (auto& m : accepted(*primary)) received.push_back(m);
 
   // Every alarm raised is confirmed exactly once, in the order raised, and the
@@ -351,6 +363,7 @@ ladder = "nurse-then-operator"
   CHECK(std::count_if(platform.seen.begin(), platform.seen.end(),
                       [](auto& t) { return t.to_state() == v1::ALERT_STATE_RAISED; }) == 1);
 
+  REQUIRE(receiver.wait_for(reported(1), 10s));
   auto messages = accepted(receiver);
   REQUIRE(messages.size() == 1);  // no alarm: the operator step never came; only the cancel
   auto cancel = contact_id(messages[0].data_message);
@@ -400,4 +413,43 @@ TEST_CASE("NULL supervision: a receiver that stops answering raises a local aler
   REQUIRE(platform.wait_for(link_alert(v1::ALERT_STATE_RESOLVED), 15s));
   CHECK(log_has(gateway, "OPERATOR_PATH_UP path=primary"));
   CHECK(gateway.stop() == 0);
+}
+
+TEST_CASE("an alarm the operator had not acknowledged when the gateway stopped is sent after the restart",
+          "[integration][dc09]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  const std::uint16_t port = eg::test::free_port_tcp_and_udp();  // nobody listens yet
+  write_files(dir, broker, {port, "tcp", 0, "tcp", ""}, 1);
+  Platform platform(broker.uri());
+  eg::test::TestMqttClient sensors(broker.uri(), "sensors");
+  const std::vector<std::string> gatewayd{EG_GATEWAYD, "-c", dir.file("gateway.toml")};
+  {
+    eg::test::ChildProcess gateway(gatewayd, dir.file("gateway-1.log"));
+    REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
+    INFO(gateway.output());
+    sensors.publish("zigbee2mqtt/radar1", R"({"fall_down_status":"fall"})");
+    REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_FAILED) == 1; }));
+    CHECK(gateway.stop() == 0);
+  }
+  eg::test::SiaReceiver receiver(port, "1234");
+  eg::test::ChildProcess gateway(gatewayd, dir.file("gateway-2.log"));
+  INFO(gateway.output());
+  REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 1; }));
+  CHECK(log_has(gateway, "OPERATOR_RESEND kind=alarm"));
+  REQUIRE(receiver.wait_for(reported(1), 10s));
+  auto messages = accepted(receiver);
+  REQUIRE(messages.size() == 1);
+  auto alarm = contact_id(messages[0].data_message);
+  CHECK(alarm.qualifier == 1);
+  CHECK(alarm.code == 101);
+  CHECK(alarm.zone == 2);
+  CHECK(platform.deliveries(v1::DELIVERY_CONFIRMED)[0].alert_id() ==
+        platform.deliveries(v1::DELIVERY_FAILED)[0].alert_id());
+  // Delivered once: nothing is left to re-send on the next start.
+  CHECK(gateway.stop() == 0);
+  eg::test::ChildProcess third(gatewayd, dir.file("gateway-3.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(third, "GATEWAY_READY"); }, 20s));
+  CHECK(log_has(third, "resending=0"));
+  CHECK(third.stop() == 0);
 }

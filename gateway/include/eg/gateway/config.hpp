@@ -97,8 +97,8 @@ struct OperatorPathConfig {
 // documented default for one rule (docs/operators.md).
 struct OperatorCodeConfig {
   std::string rule;
-  int code = 0;     // Contact ID event code, 100..999
-  int zone = 0;     // 0..999
+  int code = 0;             // Contact ID event code, 100..999
+  int zone = 0;             // 0..999
   std::string sia;          // SIA DCS alarm code, two letters; empty: default for the code
   std::string sia_restore;  // SIA DCS restore code
 };
@@ -117,9 +117,9 @@ struct OperatorConfig {
   int attempts_per_path = 3;
   int retry_delay_ms = 500;
   int retry_pause_s = 10;
-  int supervision_interval_s = 0;  // NULL messages per path; 0: off
-  int test_report_interval_s = 0;  // Contact ID 602 periodic test; 0: off
-  bool send_cancels = false;       // 406 when an alert is acknowledged locally before its operator step
+  int supervision_interval_s = 0;         // NULL messages per path; 0: off
+  int test_report_interval_s = 0;         // Contact ID 602 periodic test; 0: off
+  bool send_cancels = false;              // 406 when an alert is acknowledged locally before its operator step
   std::vector<OperatorPathConfig> paths;  // primary, then backup
   std::vector<OperatorCodeConfig> codes;
   int line_number = 0;  // where [operator] was, for later messages

@@ -34,6 +34,15 @@ struct OutboxRow {
   bool delivered;
 };
 
+// A message for the emergency operator's receiver, waiting for its ACK: kept
+// so a restart re-sends it. `meta` is the link's own description (JSON),
+// `alert` the serialized Alert it is about.
+struct StoredOperatorMessage {
+  std::int64_t id = 0;
+  std::string meta;
+  std::string alert;
+};
+
 struct DeadLetter {
   std::string topic;
   std::string payload;  // raw bytes as received
@@ -50,7 +59,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Highest sequence ever stored (0 for a new database).
   std::uint64_t last_sequence();
@@ -75,6 +84,11 @@ class Store {
   // The platform asked for everything from `sequence` again.
   void mark_undelivered_from(std::uint64_t sequence);
   std::uint64_t undelivered_count();
+  // Operator (DC-09) messages not yet acknowledged by a receiver, oldest first.
+  std::int64_t add_operator_message(std::string_view meta, std::string_view alert);
+  void remove_operator_message(std::int64_t id);
+  std::vector<StoredOperatorMessage> operator_messages();
+
   void add_dead_letter(const DeadLetter& letter);
   std::vector<DeadLetter> dead_letters(std::size_t limit);
 
