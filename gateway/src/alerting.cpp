@@ -69,6 +69,16 @@ Alerting::Alerting(boost::asio::io_context& io, rules::RuleSet rules, const Gate
       io_(io),
       wakeup_(io),
       save_timer_(io) {
+  if (!config.operator_link.enabled) {
+    for (const auto& [rule, info] : rule_info_)
+      if (info.operator_step) {
+        spdlog::warn(
+            "OPERATOR_NOT_CONFIGURED rule={} hint=\"its ladder has an operator step but the gateway config "
+            "has no [operator] link: that step will be counted as undeliverable\"",
+            rule);
+        break;
+      }
+  }
   if (config.operator_link.enabled)
     operator_ = std::make_unique<OperatorLink>(
         io, config.operator_link, clock, metrics,

@@ -144,7 +144,7 @@ void OperatorLink::stop() {
   stopped_ = true;
   test_timer_.cancel();
   if (!in_queue_.empty())
-    spdlog::warn("OPERATOR_LINK_STOP undelivered={} (their alerts stay active; the ladder repeats the operator step)",
+    spdlog::warn("OPERATOR_LINK_STOP unacknowledged={} (kept in the store; re-sent at the next start)",
                  in_queue_.size());
   transmitter_->stop();
 }
