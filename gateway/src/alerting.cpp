@@ -232,7 +232,9 @@ void Alerting::follow_up_operator(const v1::AlertTransition& transition) {
 void Alerting::on_operator_outcome(const OperatorLink::Sent& sent, const dc09::LinkCore::Outcome& outcome,
                                    const dc09::Endpoint& endpoint) {
   if (sent.kind == OperatorLink::Kind::test || stopped_) return;
-  v1::Alert alert = engine_.find_alert(sent.alert.id()).value_or(sent.alert);
+  auto current = engine_.find_alert(sent.alert.id());
+  v1::Alert alert = current.value_or(sent.alert);
+  if (!current) alert.set_state(v1::ALERT_STATE_RESOLVED);  // the engine forgets alerts once resolved
   v1::AlertTransition t;
   t.set_alert_id(alert.id());
   t.set_gateway_id(alert.gateway_id());
@@ -273,7 +275,7 @@ void Alerting::on_operator_outcome(const OperatorLink::Sent& sent, const dc09::L
   hooks_.emit_transition(std::move(t));
   // An alarm the operator cannot get: the people on site must know now, not
   // when the ladder next repeats.
-  if (outcome.kind != dc09::LinkCore::Outcome::Kind::delivered && sent.kind == OperatorLink::Kind::alarm &&
+  if (outcome.kind != dc09::LinkCore::Outcome::Kind::delivered && sent.kind == OperatorLink::Kind::alarm && current &&
       alert.state() != v1::ALERT_STATE_ACKNOWLEDGED && alert.state() != v1::ALERT_STATE_RESOLVED) {
     nlohmann::json notice = {{"alert_id", alert.id()},
                              {"rule", alert.rule_id()},
@@ -303,8 +305,9 @@ void Alerting::on_operator_path(std::size_t path, const dc09::Endpoint& endpoint
   event.set_driver("gateway");
   event.set_source_topic("dc09 " + endpoint.describe() + ": " + reason);
   // Posted: the transmitter is mid-callback, and the event re-enters the engine.
-  boost::asio::post(io_, [this, event = std::move(event)]() mutable {
-    if (!stopped_ && hooks_.emit_event) hooks_.emit_event(std::move(event));
+  boost::asio::post(io_, [this, alive = std::weak_ptr<int>(alive_), event = std::move(event)]() mutable {
+    if (alive.expired() || stopped_ || !hooks_.emit_event) return;  // Alerting is gone or stopping
+    hooks_.emit_event(std::move(event));
   });
 }
 

@@ -83,6 +83,7 @@ class Alerting {
   boost::asio::steady_timer wakeup_;
   boost::asio::steady_timer save_timer_;
   bool save_pending_ = false;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted handlers check it
   bool stopped_ = false;
 };
 

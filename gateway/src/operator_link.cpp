@@ -10,10 +10,6 @@ namespace eg::gateway {
 
 namespace {
 
-constexpr std::uint64_t next_volatile_id_initial() {
-  return std::uint64_t{1} << 62;
-}
-
 OperatorLink::Kind kind_from(const std::string& name) {
   if (name == "restore") return OperatorLink::Kind::restore;
   if (name == "cancel") return OperatorLink::Kind::cancel;
@@ -88,8 +84,7 @@ OperatorLink::OperatorLink(boost::asio::io_context& io, const OperatorConfig& co
     }
     if (hooks_.on_outcome) hooks_.on_outcome(sent, outcome, endpoint);
     if (outcome.kind != dc09::LinkCore::Outcome::Kind::failed) {
-      if (outcome.id < next_volatile_id_initial() && hooks_.forget)
-        hooks_.forget(static_cast<std::int64_t>(outcome.id));
+      if (sent.stored_row > 0 && hooks_.forget) hooks_.forget(sent.stored_row);
       in_queue_.erase(outcome.id);
     }
     metrics_.set("operator_queue", in_queue_.size());
@@ -134,7 +129,8 @@ void OperatorLink::start(const std::vector<StoredOperatorMessage>& unacknowledge
     sent.alert.ParseFromString(stored.alert);
     spdlog::warn("OPERATOR_RESEND kind={} alert={} (unacknowledged when the gateway last stopped)",
                  kind_name(sent.kind), sent.alert.id());
-    transmit(static_cast<std::uint64_t>(stored.id), std::move(sent));
+    sent.stored_row = stored.id;
+    transmit(std::move(sent));
   }
   transmitter_->start();
   schedule_test_report();
@@ -167,18 +163,18 @@ std::string OperatorLink::data_for(Kind kind, const OperatorCode& code) const {
 }
 
 void OperatorLink::send(Kind kind, const eldercare::v1::Alert& alert, std::uint32_t step, const OperatorCode& code) {
-  Sent sent{kind, alert, step, code};
-  std::int64_t stored = 0;
+  Sent sent{kind, alert, step, code, 0};
   if (kind != Kind::test && hooks_.persist) {
     nlohmann::json meta = {{"kind", kind_name(kind)}, {"step", step},    {"code", code.code},
                            {"zone", code.zone},       {"sia", code.sia}, {"sia_restore", code.sia_restore},
                            {"source", code.source}};
-    stored = hooks_.persist(meta.dump(), alert.SerializeAsString());
+    sent.stored_row = hooks_.persist(meta.dump(), alert.SerializeAsString());
   }
-  transmit(stored > 0 ? static_cast<std::uint64_t>(stored) : next_volatile_id_++, std::move(sent));
+  transmit(std::move(sent));
 }
 
-void OperatorLink::transmit(std::uint64_t id, Sent sent) {
+void OperatorLink::transmit(Sent sent) {
+  std::uint64_t id = ++next_id_;
   std::string data = data_for(sent.kind, sent.code);
   metrics_.add(std::string("operator_messages_total{kind=\"") + kind_name(sent.kind) + "\"}");
   spdlog::info("OPERATOR_SEND kind={} alert={} rule={} data=\"{}\" mapping=\"{}\"", kind_name(sent.kind),

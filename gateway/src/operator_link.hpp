@@ -30,6 +30,7 @@ class OperatorLink {
     eldercare::v1::Alert alert;  // as it was when sent; empty for a test report
     std::uint32_t step = 0;
     OperatorCode code;
+    std::int64_t stored_row = 0;  // its row in the store's operator_outbox; 0: not stored
   };
   struct Hooks {
     std::function<void(const Sent&, const dc09::LinkCore::Outcome&, const dc09::Endpoint&)> on_outcome;
@@ -54,14 +55,16 @@ class OperatorLink {
 
  private:
   std::string data_for(Kind kind, const OperatorCode& code) const;
-  void transmit(std::uint64_t id, Sent sent);
+  void transmit(Sent sent);
   void schedule_test_report();
 
   const OperatorConfig& config_;
   Metrics& metrics_;
   Hooks hooks_;
   std::map<std::uint64_t, Sent> in_queue_;
-  std::uint64_t next_volatile_id_ = std::uint64_t{1} << 62;  // ids for messages the store could not keep
+  // The link's own ids, not the store's row ids: a rolled-back commit can hand
+  // out a row id twice, and two queued messages must never share an id.
+  std::uint64_t next_id_ = 0;
   std::unique_ptr<dc09::Transmitter> transmitter_;
   boost::asio::steady_timer test_timer_;
   bool stopped_ = false;

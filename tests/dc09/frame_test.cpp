@@ -91,7 +91,8 @@ TEST_CASE("dc09 random pads never contain the pad terminator", "[dc09]") {
   for (int i = 0; i < 200; ++i) {
     std::string pad = random_pad(16);
     CHECK(pad.size() == 16);
-    CHECK(pad.find('|') == std::string::npos);
+    CHECK(pad.find_first_of("|[]") == std::string::npos);
+    for (char c : pad) CHECK((c > 0x20 && c < 0x7F));
   }
 }
 
@@ -162,6 +163,15 @@ TEST_CASE("dc09 replies: ACK in every common form", "[dc09]") {
     CHECK(reply.value().kind == Reply::Kind::ack);
     CHECK(reply.value().encrypted);
     CHECK(reply.value().sequence == 2);
+    CHECK(reply.value().time == kTime);
+  }
+  SECTION("encrypted ACK in pysiaalarm's form: '0' padding and no '|', closing bracket after the hex") {
+    // node: aes-128-cbc, zero IV, over "00000000000]_22:30:00,11-24-2026"
+    auto reply = parse_reply(
+        "\n5FB10055\"*ACK\"0009R0L0#1234[733007463A736E9FBDB310060282FAE592B447D648242CB90B98EDD4E7F7C388]\r",
+        key_of(kKey128));
+    REQUIRE(reply.ok());
+    CHECK(reply.value().sequence == 9);
     CHECK(reply.value().time == kTime);
   }
   SECTION("an encrypted ACK without a key, or with the wrong key, is an error") {

@@ -267,3 +267,62 @@ TEST_CASE("dc09 link: a round that starts on the backup still tries the primary 
   CHECK(c.outcomes[0].kind == LinkCore::Outcome::Kind::failed);
   CHECK(c.outcomes[0].attempts == 2);
 }
+
+TEST_CASE("dc09 link: a message waiting for its path's NULL answer does not ask to be woken in the past", "[dc09]") {
+  Harness h(2, 60000ms);
+  LinkCore core(h.settings, pad);
+  REQUIRE(core.on_time(h.now).transmits.size() == 2);  // a NULL on each path
+  auto a = core.enqueue({1, "ADM-CID", "a"}, h.now);
+  CHECK(a.transmits.empty());  // the primary is busy with its NULL
+  REQUIRE(core.next_wakeup());
+  CHECK(*core.next_wakeup() > h.now.steady);  // woken by the NULL's deadline, not spinning
+  auto b = core.on_reply(0, ack(1), h.now);   // the NULL's answer frees the path
+  REQUIRE(b.transmits.size() == 1);
+  CHECK(b.transmits[0].path == 0);
+  CHECK_FALSE(b.transmits[0].supervision);
+}
+
+TEST_CASE("dc09 link: a late ACK for an earlier try counts as delivery, and stops the retry elsewhere", "[dc09]") {
+  Harness h;
+  h.settings.attempts_per_path = 1;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  auto moved = h.wake(core);  // the primary's try times out; the backup gets the same sequence
+  REQUIRE(moved.transmits.size() == 1);
+  CHECK(moved.transmits[0].path == 1);
+  auto late = core.on_reply(0, ack(sequence_of(moved.transmits[0].frame)), h.now);
+  REQUIRE(late.outcomes.size() == 1);
+  CHECK(late.outcomes[0].kind == LinkCore::Outcome::Kind::delivered);
+  CHECK(late.outcomes[0].path == 0);
+  CHECK_FALSE(core.busy(1));
+  CHECK(core.on_reply(1, ack(1), h.now).outcomes.empty());  // the backup's own ACK changes nothing
+}
+
+TEST_CASE("dc09 link: a NAK or DUH naming another sequence is ignored", "[dc09]") {
+  Harness h;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  Reply stray;
+  stray.kind = Reply::Kind::duh;
+  stray.sequence = 7;
+  CHECK(core.on_reply(0, stray, h.now).transmits.empty());
+  CHECK(core.busy(0));
+  CHECK(core.on_reply(0, ack(1), h.now).outcomes.size() == 1);
+}
+
+TEST_CASE("dc09 link: a reused connection closed by the receiver costs one free retry, not a failed attempt",
+          "[dc09]") {
+  Harness h(1);
+  h.settings.attempts_per_path = 1;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  auto again = core.on_transport_error(0, "connection closed by the receiver", h.now, true);
+  REQUIRE(again.transmits.size() == 1);  // at once, same sequence
+  CHECK(sequence_of(again.transmits[0].frame) == 1);
+  CHECK(again.outcomes.empty());
+  CHECK(again.path_changes.empty());
+  // Only once per message: the next close is a real failure.
+  auto failed = core.on_transport_error(0, "connection closed by the receiver", h.now, true);
+  REQUIRE(failed.outcomes.size() == 1);
+  CHECK(failed.outcomes[0].kind == LinkCore::Outcome::Kind::failed);
+}

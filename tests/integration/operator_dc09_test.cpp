@@ -453,3 +453,32 @@ TEST_CASE("an alarm the operator had not acknowledged when the gateway stopped i
   CHECK(log_has(third, "resending=0"));
   CHECK(third.stop() == 0);
 }
+
+TEST_CASE("in SIA DCS format the fall reaches the real receiver as MA and its restore as MH", "[integration][dc09]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  eg::test::SiaReceiver receiver(eg::test::free_port_tcp_and_udp(), "1234", kKey128);
+  write_files(dir, broker, {receiver.port(), "tcp", 0, "tcp", kKey128}, 1, "format = \"SIA-DCS\"\n");
+  Platform platform(broker.uri());
+  eg::test::TestMqttClient sensors(broker.uri(), "sensors");
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", dir.file("gateway.toml")}, dir.file("gateway.log"));
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
+  INFO(gateway.output());
+  INFO(receiver.log());
+  sensors.publish("zigbee2mqtt/radar1", R"({"fall_down_status":"fall"})");
+  REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 1; }));
+  v1::Command resolve;
+  resolve.set_id("resolve-1");
+  resolve.set_actor("nurse-7");
+  resolve.mutable_resolve()->set_alert_id(platform.deliveries(v1::DELIVERY_CONFIRMED)[0].alert_id());
+  sensors.publish("eldercare/local/command", resolve.SerializeAsString());
+  REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 2; }));
+  REQUIRE(receiver.wait_for(reported(2), 10s));
+  auto messages = accepted(receiver);
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0].id == "*SIA-DCS");
+  CHECK(messages[0].act == "1234");
+  CHECK(messages[0].data_message == "#1234|Nri1/MA002");  // new medical alarm, area 1, zone 002 (fall)
+  CHECK(messages[1].data_message == "#1234|Nri1/MH002");  // its restore
+  CHECK(gateway.stop() == 0);
+}

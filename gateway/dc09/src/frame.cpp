@@ -33,13 +33,15 @@ Result<Key> parse_key_hex(std::string_view hex) {
 }
 
 std::string random_pad(std::size_t n) {
+  // Printable ASCII without '|' (it ends the pad) or brackets: receivers that
+  // decode the plaintext as text (iobroker.sia: UTF-8) see no stray bytes.
+  static constexpr char kAlphabet[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  static_assert(sizeof kAlphabet - 1 == 62);
   std::string pad(n, '\0');
   if (n == 0) return pad;
   if (RAND_bytes(reinterpret_cast<unsigned char*>(pad.data()), static_cast<int>(n)) != 1)
     throw std::runtime_error("OpenSSL RAND_bytes failed");
-  // '|' ends the pad on the receiving side; any other byte value is fine.
-  for (char& c : pad)
-    if (c == '|') c = '~';
+  for (char& c : pad) c = kAlphabet[static_cast<unsigned char>(c) % 62];
   return pad;
 }
 

@@ -57,6 +57,7 @@ void LinkCore::pump(Now now, Actions& out) {
     head_->sequence = take_sequence();
     head_->tried.assign(paths_.size(), false);
     head_->duh.assign(paths_.size(), false);
+    head_->reconnect_used.assign(paths_.size(), false);
   }
   bool head_out = std::any_of(paths_.begin(), paths_.end(),
                               [](const PathState& p) { return p.in_flight && !p.in_flight->supervision; });
@@ -76,6 +77,8 @@ void LinkCore::pump(Now now, Actions& out) {
   for (std::size_t i = 0; i < paths_.size(); ++i) {
     PathState& path = paths_[i];
     if (path.in_flight || now.steady < path.next_null) continue;
+    // The head message waiting for this path tests it well enough.
+    if (head_ && head_->path_chosen && head_->path == i && !head_out) continue;
     unsigned sequence = take_sequence();
     path.in_flight = InFlight{true, sequence, now.steady + settings_.ack_timeout};
     path.next_null = now.steady + settings_.supervision_interval;
@@ -101,12 +104,32 @@ LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>
     out.notes.push_back("unreadable reply from " + where + ": " + reply.error().reason);
     return out;
   }
+  const Reply& answer = reply.value();
+  const bool for_head = head_ && head_->attempts > 0 && answer.sequence == head_->sequence;
+  if (answer.kind == Reply::Kind::ack && for_head && (!path.in_flight || path.in_flight->sequence != head_->sequence) &&
+      (answer.account.empty() || answer.account == settings_.account)) {
+    // A late ACK for an earlier try of the head message (its attempt here
+    // timed out): it was delivered; stop trying it elsewhere.
+    for (auto& other : paths_)
+      if (other.in_flight && !other.in_flight->supervision) other.in_flight.reset();
+    out.outcomes.push_back({Outcome::Kind::delivered, queue_.front().id, path_index, head_->sequence, head_->attempts,
+                            "late ACK from " + where});
+    queue_.pop_front();
+    head_.reset();
+    set_path(path_index, true, "ACK received", now, out);
+    pump(now, out);
+    return out;
+  }
   if (!path.in_flight) {
     out.notes.push_back("reply from " + where + " with nothing outstanding (ignored)");
     return out;
   }
-  const Reply& answer = reply.value();
   InFlight sent = *path.in_flight;
+  if (answer.kind != Reply::Kind::ack && answer.sequence != 0 && answer.sequence != sent.sequence) {
+    out.notes.push_back("reply from " + where + " for sequence " + std::to_string(answer.sequence) + " while " +
+                        std::to_string(sent.sequence) + " is outstanding (ignored)");
+    return out;
+  }
   switch (answer.kind) {
     case Reply::Kind::ack:
       if (answer.sequence != sent.sequence) {
@@ -157,14 +180,20 @@ LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>
   return out;
 }
 
-LinkCore::Actions LinkCore::on_transport_error(std::size_t path_index, const std::string& reason, Now now) {
+LinkCore::Actions LinkCore::on_transport_error(std::size_t path_index, const std::string& reason, Now now,
+                                               bool reused_connection) {
   Actions out;
   PathState& path = paths_.at(path_index);
   if (!path.in_flight) return out;
   InFlight sent = *path.in_flight;
   path.in_flight.reset();
   const std::string why = settings_.paths[path_index].describe() + ": " + reason;
-  if (sent.supervision) {
+  if (!sent.supervision && reused_connection && !head_->reconnect_used[path_index]) {
+    head_->reconnect_used[path_index] = true;
+    --head_->attempts_on_path;  // the receiver had closed an idle connection: not a failure of this path
+    head_->not_before = now.steady;
+    out.notes.push_back("sequence " + std::to_string(head_->sequence) + " again on a new connection: " + why);
+  } else if (sent.supervision) {
     supervision_result(path_index, false, why, now, out);
   } else {
     head_attempt_failed(path_index, why, false, now, out);
@@ -278,7 +307,10 @@ std::optional<SteadyTime> LinkCore::next_wakeup() const {
       consider(path.next_null);
     }
   }
-  if (head_ && !head_out && head_->not_before) consider(*head_->not_before);
+  // A head waiting for its path to finish a NULL is woken by that NULL's
+  // answer or deadline, not by its own (past) not_before.
+  if (head_ && !head_out && head_->not_before && !(head_->path_chosen && paths_[head_->path].in_flight))
+    consider(*head_->not_before);
   return earliest;
 }
 

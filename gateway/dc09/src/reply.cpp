@@ -102,8 +102,15 @@ Result<Reply> parse_reply(std::string_view frame, const Key& key) {
     // content, or pad with zeros: control bytes never end a real timestamp.
     while (!text.empty() && static_cast<unsigned char>(text.back()) < 0x20) text.pop_back();
     std::size_t bar = text.find('|');
-    if (bar == std::string::npos) return make_error("encrypted block: no '|' after the pad (wrong key?)");
-    content = text.substr(bar + 1);
+    if (bar != std::string::npos) {
+      content = text.substr(bar + 1);
+    } else {
+      // pysiaalarm pads its replies with '0's and no '|': the content starts
+      // at the data block's closing bracket.
+      std::size_t close_bracket = text.find(']');
+      if (close_bracket == std::string::npos) return make_error("encrypted block: no '|' or ']' (wrong key?)");
+      content = text.substr(close_bracket);
+    }
   }
   std::size_t underscore = content.rfind('_');
   if (underscore != std::string::npos) {

@@ -46,6 +46,8 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
     std::string stream;                  // bytes read, not yet a whole frame
     std::array<char, 2048> buffer{};
     unsigned generation = 0;  // bumped on close: older handlers are stale
+    SteadyTime opened_at{};
+    int replies = 0;  // replies read on this connection
   };
 
   Now now() const { return {clock_.wall_now(), clock_.steady_now()}; }
@@ -61,6 +63,11 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
     for (const auto& outcome : actions.outcomes)
       if (observer_.on_outcome) observer_.on_outcome(outcome);
     for (auto& transmit : actions.transmits) transmit_on(*paths_[transmit.path], std::move(transmit.frame));
+    // A connect still under way for an attempt the core has given up on (timed
+    // out, moved to the other path) is abandoned: it must not deliver a stale
+    // frame minutes later.
+    for (auto& path : paths_)
+      if ((path->opening || path->pending) && !core_.busy(path->index)) close(*path);
     schedule();
   }
 
@@ -79,6 +86,8 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
   }
 
   void transmit_on(Path& path, std::string frame) {
+    if (path.open && is_tcp(path) && clock_.steady_now() - path.opened_at > core_.settings().tcp_reuse_for)
+      close(path);  // old enough that the receiver may be closing it
     if (!path.open) {
       path.pending = std::move(frame);
       if (!path.opening) open(path);
@@ -124,6 +133,8 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
   void opened(Path& path) {
     path.opening = false;
     path.open = true;
+    path.opened_at = clock_.steady_now();
+    path.replies = 0;
     read(path);
     if (path.pending) {
       std::string frame = std::move(*path.pending);
@@ -138,7 +149,7 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
     auto done = [weak = weak_from_this(), &path, generation, bytes](boost::system::error_code ec, std::size_t) {
       auto self = weak.lock();
       if (!self || self->stopped_ || generation != path.generation) return;
-      if (ec) self->failed(path, "send: " + ec.message());
+      if (ec) self->failed(path, "send: " + ec.message(), self->is_tcp(path) && path.replies > 0);
     };
     if (is_tcp(path)) {
       asio::async_write(path.tcp_socket, asio::buffer(*bytes), done);
@@ -158,7 +169,8 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
           self->run(self->core_.on_transport_error(path.index, "receiver port unreachable", self->now()));
           return self->read(path);
         }
-        return self->failed(path, ec == asio::error::eof ? "connection closed by the receiver" : ec.message());
+        return self->failed(path, ec == asio::error::eof ? "connection closed by the receiver" : ec.message(),
+                            self->is_tcp(path) && path.replies > 0);
       }
       self->received(path, std::string_view(path.buffer.data(), n));
     };
@@ -175,6 +187,7 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
     unsigned generation = path.generation;
     for (const std::string& frame : take_frames(path.stream)) {
       auto reply = parse_reply(frame, core_.settings().key);
+      ++path.replies;
       // Some receivers send a NAK twice and hang up; the retry goes on a new
       // connection so the second copy cannot be mistaken for its answer.
       bool drop_connection = reply && reply.value().kind == Reply::Kind::nak && is_tcp(path);
@@ -185,9 +198,11 @@ class Transmitter::Impl : public std::enable_shared_from_this<Transmitter::Impl>
     read(path);
   }
 
-  void failed(Path& path, const std::string& reason) {
+  // `reused`: the connection had carried an exchange before; the receiver
+  // may simply have closed it as idle.
+  void failed(Path& path, const std::string& reason, bool reused = false) {
     close(path);
-    run(core_.on_transport_error(path.index, reason, now()));
+    run(core_.on_transport_error(path.index, reason, now(), reused));
   }
 
   void close(Path& path) {

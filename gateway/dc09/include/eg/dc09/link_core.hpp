@@ -43,6 +43,10 @@ struct LinkSettings {
   std::chrono::milliseconds retry_delay{500};         // between tries on one path
   std::chrono::milliseconds retry_pause{10000};       // after every path failed, and before a down path is tried again
   std::chrono::milliseconds supervision_interval{0};  // NULL message period per path; 0: off
+  // A TCP connection older than this is replaced before the next frame:
+  // receivers close idle connections (iobroker.sia after 30 s), and a frame
+  // written into a closing connection is lost to the receiver.
+  std::chrono::milliseconds tcp_reuse_for{20000};
 };
 
 struct Now {
@@ -93,13 +97,19 @@ class LinkCore {
   Actions enqueue(Outgoing message, Now now);
   Actions on_reply(std::size_t path, const Result<Reply>& reply, Now now);
   // The path's transport failed (refused, reset, closed) while a frame was out.
-  Actions on_transport_error(std::size_t path, const std::string& reason, Now now);
+  // `reused_connection`: the frame went out on a TCP connection that had
+  // already carried an exchange and the receiver closed it (receivers close
+  // idle connections): once per message and path this is retried at once,
+  // without counting as a failed attempt.
+  Actions on_transport_error(std::size_t path, const std::string& reason, Now now, bool reused_connection = false);
   Actions on_time(Now now);
   std::optional<SteadyTime> next_wakeup() const;
 
   const LinkSettings& settings() const { return settings_; }
   std::size_t queued() const { return queue_.size(); }
   bool path_up(std::size_t path) const { return paths_.at(path).up; }
+  // A frame (message or NULL) is out on this path, awaiting its answer.
+  bool busy(std::size_t path) const { return paths_.at(path).in_flight.has_value(); }
   // Receiver clock minus ours, learned from NAKs; added to every timestamp.
   std::chrono::seconds time_offset() const { return time_offset_; }
 
@@ -125,6 +135,7 @@ class LinkCore {
     std::vector<bool> tried;   // per path, this round
     std::vector<bool> duh;     // per path
     bool failure_reported = false;
+    std::vector<bool> reconnect_used;  // per path: the free retry after a closed reused connection
     std::optional<SteadyTime> not_before;
   };
 
