@@ -7,6 +7,7 @@
 #include <deque>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "alerting.hpp"
@@ -18,6 +19,7 @@
 #include "eldercare/v1/command.pb.h"
 #include "eldercare/v1/gateway_status.pb.h"
 #include "forwarder.hpp"
+#include "http_endpoint.hpp"
 #include "rate_limited_log.hpp"
 #include "silence_watch.hpp"
 #include "uuid.hpp"
@@ -169,6 +171,7 @@ struct Gateway::Impl {
     }
 
     if (alerting) alerting->start(store->load_engine_state(), store->operator_messages());
+    start_http();
     upstream->start();
     local->start();
     if (subscriber) subscriber->start();
@@ -176,8 +179,46 @@ struct Gateway::Impl {
     schedule_silence_check();
   }
 
+  // GET /metrics and /health on 127.0.0.1, when gateway.http_port is set. A
+  // port that cannot be bound is reported, not fatal: alarms matter more.
+  void start_http() {
+    if (config.http_port == 0) return;
+    try {
+      http = std::make_unique<HttpEndpoint>(io, config.http_port, metrics, [this] { return health(); });
+      spdlog::info("HTTP_READY address=127.0.0.1:{} paths=/metrics,/health", http->port());
+    } catch (const boost::system::system_error& error) {
+      metrics.add("http_endpoint_failures_total");
+      spdlog::error("HTTP_ENDPOINT_FAILED port={} reason=\"{}\"", config.http_port, error.what());
+    }
+  }
+
+  // Healthy = sensor messages can come in (the local broker is connected).
+  // The upstream and the operator link are reported; their outages are
+  // covered by store-and-forward and the local ladder.
+  HttpEndpoint::Health health() {
+    nlohmann::json body = {{"gateway", config.gateway_id},
+                           {"site", config.site},
+                           {"local_connected", metrics.get("local_connected") == 1},
+                           {"upstream_connected", metrics.get("upstream_connected") == 1},
+                           {"backlog", store ? store->undelivered_count() : 0},
+                           {"alerts_active", alerting ? alerting->active_alerts() : 0},
+                           {"last_sequence", last_sequence}};
+    if (config.operator_link.enabled) {
+      nlohmann::json paths = nlohmann::json::object();
+      paths["primary"] = metrics.get("operator_path_up{path=\"primary\"}") == 1;
+      if (config.operator_link.paths.size() > 1)
+        paths["backup"] = metrics.get("operator_path_up{path=\"backup\"}") == 1;
+      body["operator_paths_up"] = paths;
+      body["operator_queue"] = metrics.get("operator_queue");
+    }
+    bool ok = metrics.get("local_connected") == 1;
+    body["status"] = ok ? "ok" : "down";
+    return {ok, body.dump()};
+  }
+
   void stop(std::function<void()> done) {
     stopping = true;
+    if (http) http->stop();
     status_timer.cancel();
     silence_timer.cancel();
     if (alerting) alerting->stop();
@@ -583,6 +624,7 @@ struct Gateway::Impl {
   std::set<std::string> unregistered;
   std::optional<rules::RuleSet> pending_rules;  // handed to `alerting` at start
   std::unique_ptr<Alerting> alerting;
+  std::unique_ptr<HttpEndpoint> http;
   std::unique_ptr<Forwarder> forwarder;
   std::function<void()> on_ready;
 };

@@ -73,7 +73,7 @@ TEST_CASE("dc09 plain frames match the golden bytes", "[dc09]") {
   CHECK(encode(dcs, {}) == "\n44F10040\"SIA-DCS\"0042R1L2#ABC123[#ABC123|Nri1/MA002]_22:30:00,11-24-2026\r");
 }
 
-TEST_CASE("dc09 encrypted frames match the golden bytes (AES-128 and AES-256, fixed pad)", "[dc09]") {
+TEST_CASE("dc09 encrypted frames match the golden bytes (AES-128, -192 and -256, fixed pad)", "[dc09]") {
   // node: createCipheriv('aes-128-cbc', key, zero IV), no auto padding, over "ABC...|<content>"
   CHECK(encode(cid(2, "#1234|1101 01 002"), key_of(kKey128), fixed_pad) ==
         "\n639D0078\"*ADM-CID\"0002R0L0#1234[1BAC7E37F18E5C46289F442A53E8642AB08AD0A2035FCCACB5606A919EDB56FDEC18339A"
@@ -81,6 +81,9 @@ TEST_CASE("dc09 encrypted frames match the golden bytes (AES-128 and AES-256, fi
   CHECK(encode(cid(3, "#1234|3101 01 002"), key_of(kKey256), fixed_pad) ==
         "\n292D0078\"*ADM-CID\"0003R0L0#1234[17E9344C793C2A09DD2F8B7DAADE8D95B7C982633D0AB1D6076966EE1F4F56DA2704CB1A"
         "571FDD3FD82E5B3BE2ECF083\r");
+  CHECK(encode(cid(5, "#1234|1101 01 002"), key_of("000102030405060708090a0b0c0d0e0f1011121314151617"), fixed_pad) ==
+        "\n13D10078\"*ADM-CID\"0005R0L0#1234[77E7D25A4E275A97C23C373A76D63AA2E11D622D53D71DFC6C8083A7E32E4BF52E7BB585A5"
+        "4B93A06C61F238A3042098\r");  // AES-192
   Message null = cid(4, "");
   null.token = "NULL";
   CHECK(encode(null, key_of(kKey128), fixed_pad) ==

@@ -382,7 +382,7 @@ TEST_CASE("NULL supervision: a receiver that stops answering raises a local aler
   eg::test::TempDir dir;
   const std::uint16_t port = eg::test::free_port_tcp_and_udp();
   auto receiver = std::make_unique<eg::test::SiaReceiver>(port, "1234");
-  write_files(dir, broker, {port, "tcp", 0, "tcp", ""}, 0, "supervision_interval_s = 1\n");
+  write_files(dir, broker, {port, "tcp", 0, "tcp", ""}, 0, "supervision_interval_s = 1\ntest_report_interval_s = 1\n");
   Platform platform(broker.uri());
   eg::test::TestMqttClient nurse(broker.uri(), "nurse");
   nurse.subscribe("eldercare/local/nurse_station");
@@ -394,6 +394,12 @@ TEST_CASE("NULL supervision: a receiver that stops answering raises a local aler
   // an answer all the same, so the path stays up.
   REQUIRE(receiver->wait_for([](auto& all) { return all.size() >= 2; }, 10s));
   CHECK_FALSE(log_has(gateway, "OPERATOR_PATH_DOWN"));
+  // The periodic test report: Contact ID 602, new event, partition 01, zone 000.
+  REQUIRE(receiver->wait_for(
+      [](auto& all) {
+        return std::any_of(all.begin(), all.end(), [](auto& m) { return m.data_message == "#1234|1602 01 000"; });
+      },
+      10s));
 
   receiver->kill();
   auto link_alert = [](v1::AlertState state) {
