@@ -45,14 +45,73 @@ MosquittoBroker::MosquittoBroker(bool persistent) : persistent_(persistent) {
   throw std::runtime_error("mosquitto did not start: " + log());
 }
 
+MosquittoBroker::MosquittoBroker(BrokerTls tls) : persistent_(false), tls_(tls) {
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port_ = free_port();
+    plain_port_ = free_port();
+    if (port_ != plain_port_ && try_start() &&
+        wait_until([&] { return port_accepts(plain_port_); }, std::chrono::seconds(5)))
+      return;
+  }
+  throw std::runtime_error("mosquitto (TLS) did not start: " + log());
+}
+
+TestPki::TestPki(const TempDir& dir) {
+  auto openssl = [](std::vector<std::string> args) {
+    args.insert(args.begin(), "openssl");
+    auto result = run_command(args, std::chrono::seconds(60));
+    if (result.exit_code != 0) throw std::runtime_error("openssl failed: " + result.output);
+  };
+  auto path = [&](const std::string& name) { return dir.file(name); };
+  for (const char* ca : {"ca", "other-ca"})
+    openssl({"req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+             std::string("/CN=eldercare test ") + ca, "-keyout", path(std::string(ca) + ".key"), "-out",
+             path(std::string(ca) + ".crt")});
+  std::ofstream(path("server.ext")) << "subjectAltName=IP:127.0.0.1\n";
+  for (const char* who : {"server", "client"}) {
+    std::string name = who;
+    openssl({"req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + name, "-keyout", path(name + ".key"), "-out",
+             path(name + ".csr")});
+    std::vector<std::string> sign{"x509",
+                                  "-req",
+                                  "-in",
+                                  path(name + ".csr"),
+                                  "-CA",
+                                  path("ca.crt"),
+                                  "-CAkey",
+                                  path("ca.key"),
+                                  "-CAcreateserial",
+                                  "-days",
+                                  "2",
+                                  "-out",
+                                  path(name + ".crt")};
+    if (name == "server") {
+      sign.push_back("-extfile");
+      sign.push_back(path("server.ext"));
+    }
+    openssl(sign);
+  }
+  ca_cert = path("ca.crt");
+  other_ca_cert = path("other-ca.crt");
+  server_cert = path("server.crt");
+  server_key = path("server.key");
+  client_cert = path("client.crt");
+  client_key = path("client.key");
+}
+
 MosquittoBroker::~MosquittoBroker() {
   stop();
 }
 
 void MosquittoBroker::write_config() {
   std::ofstream config(dir_.file("mosquitto.conf"));
-  config << "listener " << port_ << " 127.0.0.1\n"
-         << "allow_anonymous true\n"
+  config << "listener " << port_ << " 127.0.0.1\n";
+  if (tls_.pki != nullptr) {
+    config << "cafile " << tls_.pki->ca_cert << "\ncertfile " << tls_.pki->server_cert << "\nkeyfile "
+           << tls_.pki->server_key << "\nrequire_certificate " << (tls_.require_client_certificate ? "true" : "false")
+           << "\nlistener " << plain_port_ << " 127.0.0.1\n";
+  }
+  config << "allow_anonymous true\n"
          // The default (1000) silently drops messages for a slow subscriber.
          << "max_queued_messages 1000000\n"
          << "max_inflight_messages 100\n"

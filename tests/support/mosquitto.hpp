@@ -10,14 +10,31 @@
 
 namespace eg::test {
 
+// A private certificate authority for TLS tests, made with the openssl CLI in
+// a temp dir: a server certificate for 127.0.0.1 and a client certificate.
+struct TestPki {
+  explicit TestPki(const TempDir& dir);
+  std::string ca_cert, server_cert, server_key, client_cert, client_key;
+  std::string other_ca_cert;  // a second CA that signed nothing we use
+};
+
+struct BrokerTls {
+  const TestPki* pki = nullptr;
+  bool require_client_certificate = false;
+};
+
 class MosquittoBroker {
  public:
   // `persistent`: keep sessions and queued messages across restart().
   explicit MosquittoBroker(bool persistent = false);
+  // A TLS listener on port() (ssl_uri()) plus a plain one on plain_port()
+  // (uri()) for test clients; both share topics.
+  explicit MosquittoBroker(BrokerTls tls);
   ~MosquittoBroker();
 
   int port() const { return port_; }
-  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
+  std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(tls_.pki ? plain_port_ : port_); }
+  std::string ssl_uri() const { return "ssl://127.0.0.1:" + std::to_string(port_); }
   void stop();
   // Starts again on the same port (after stop()).
   void start();
@@ -29,7 +46,9 @@ class MosquittoBroker {
 
   TempDir dir_;
   bool persistent_;
+  BrokerTls tls_;
   int port_ = 0;
+  int plain_port_ = 0;
   std::unique_ptr<ChildProcess> process_;
 };
 
