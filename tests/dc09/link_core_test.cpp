@@ -167,7 +167,8 @@ TEST_CASE("dc09 link adopts the receiver's time from a NAK and retries at once",
   CHECK(a.transmits[0].path == 0);
   CHECK(sequence_of(a.transmits[0].frame) == 1);
   CHECK(a.transmits[0].frame.find("_23:00:00,11-24-2026") != std::string::npos);
-  CHECK(core.time_offset() == 3600s);
+  CHECK(core.time_offset(0) == 3600s);
+  CHECK(core.time_offset(1) == 0s);  // the backup's receiver has its own clock
   // A stray reply with nothing outstanding changes nothing.
   core.on_reply(0, ack(1), h.now);
   CHECK(core.on_reply(0, nak(std::nullopt), h.now).transmits.empty());

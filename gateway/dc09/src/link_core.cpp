@@ -24,7 +24,8 @@ unsigned LinkCore::take_sequence() {
   return sequence;
 }
 
-std::string LinkCore::frame(const std::string& token, unsigned sequence, const std::string& data, Now now) const {
+std::string LinkCore::frame(std::size_t path, const std::string& token, unsigned sequence, const std::string& data,
+                            Now now) const {
   Message message;
   message.token = token;
   message.sequence = sequence;
@@ -32,7 +33,7 @@ std::string LinkCore::frame(const std::string& token, unsigned sequence, const s
   message.line = settings_.line;
   message.account = settings_.account;
   message.data = data;
-  message.time = now.wall + time_offset_;
+  message.time = now.wall + paths_[path].time_offset;
   return encode(message, settings_.key, pad_);
 }
 
@@ -82,7 +83,7 @@ void LinkCore::pump(Now now, Actions& out) {
     unsigned sequence = take_sequence();
     path.in_flight = InFlight{true, sequence, now.steady + settings_.ack_timeout};
     path.next_null = now.steady + settings_.supervision_interval;
-    out.transmits.push_back({i, frame("NULL", sequence, "", now), true});
+    out.transmits.push_back({i, frame(i, "NULL", sequence, "", now), true});
   }
 }
 
@@ -92,7 +93,7 @@ void LinkCore::send_head(Now now, Actions& out) {
   ++head_->attempts_on_path;
   head_->not_before.reset();
   paths_[head_->path].in_flight = InFlight{false, head_->sequence, now.steady + settings_.ack_timeout};
-  out.transmits.push_back({head_->path, frame(message.token, head_->sequence, message.data, now), false});
+  out.transmits.push_back({head_->path, frame(head_->path, message.token, head_->sequence, message.data, now), false});
 }
 
 LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>& reply, Now now) {
@@ -158,7 +159,7 @@ LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>
     case Reply::Kind::nak:
       // The receiver rejects the message, most often for its timestamp: adopt
       // the receiver's clock and send again at once, same sequence number.
-      if (answer.time) time_offset_ = std::chrono::round<std::chrono::seconds>(*answer.time - now.wall);
+      if (answer.time) path.time_offset = std::chrono::round<std::chrono::seconds>(*answer.time - now.wall);
       path.in_flight.reset();
       if (sent.supervision) {
         supervision_result(path_index, true, "NAK (the receiver answers)", now, out);

@@ -110,8 +110,9 @@ class LinkCore {
   bool path_up(std::size_t path) const { return paths_.at(path).up; }
   // A frame (message or NULL) is out on this path, awaiting its answer.
   bool busy(std::size_t path) const { return paths_.at(path).in_flight.has_value(); }
-  // Receiver clock minus ours, learned from NAKs; added to every timestamp.
-  std::chrono::seconds time_offset() const { return time_offset_; }
+  // A path's receiver clock minus ours, learned from its NAKs; added to the
+  // timestamps of frames for that path (two receivers may disagree).
+  std::chrono::seconds time_offset(std::size_t path = 0) const { return paths_.at(path).time_offset; }
 
  private:
   struct InFlight {
@@ -125,6 +126,7 @@ class LinkCore {
     std::optional<SteadyTime> down_until;
     SteadyTime next_null{};
     int null_failures = 0;
+    std::chrono::seconds time_offset{0};  // this receiver's clock minus ours
   };
   struct Head {  // the message at the front of the queue, while it is worked on
     unsigned sequence = 0;
@@ -147,7 +149,8 @@ class LinkCore {
   void set_path(std::size_t path, bool up, const std::string& reason, Now now, Actions& out);
   std::size_t preferred_path(Now now) const;  // first path that is up (or due another try)
   unsigned take_sequence();
-  std::string frame(const std::string& token, unsigned sequence, const std::string& data, Now now) const;
+  std::string frame(std::size_t path, const std::string& token, unsigned sequence, const std::string& data,
+                    Now now) const;
 
   LinkSettings settings_;
   PadSource pad_;
@@ -155,7 +158,6 @@ class LinkCore {
   std::deque<Outgoing> queue_;
   std::optional<Head> head_;
   std::vector<PathState> paths_;
-  std::chrono::seconds time_offset_{0};
 };
 
 }  // namespace eg::dc09
