@@ -112,10 +112,26 @@ void read_operator(const toml::table& table, const std::string& file, OperatorCo
     if (!is_hex(*field) || field->size() > 6) in.fail_here("operator.receiver and operator.line: 1 to 6 hex digits");
   op.partition = static_cast<int>(in.optional_int("partition", 1, 0, 99));
   op.aes_key_hex = in.optional_string("aes_key", "");
+  // The key may live in its own file (mode 0600, or a systemd credential), so
+  // the main config can be shared with installers without the secret.
+  std::string key_file = in.optional_string("aes_key_file", "");
+  const char* key_field = "aes_key";
+  if (!key_file.empty()) {
+    if (!op.aes_key_hex.empty()) in.fail_here("operator: give aes_key or aes_key_file, not both");
+    if (key_file.front() != '/') {
+      auto slash = file.rfind('/');
+      if (slash != std::string::npos) key_file = file.substr(0, slash + 1) + key_file;
+    }
+    std::ifstream key_stream(key_file);
+    if (!key_stream) in.fail_at(*table.get("aes_key_file"), "aes_key_file", "cannot read '" + key_file + "'");
+    key_stream >> op.aes_key_hex;  // the first word: surrounding whitespace and newlines do not matter
+    key_field = "aes_key_file";
+    if (op.aes_key_hex.empty()) in.fail_at(*table.get("aes_key_file"), "aes_key_file", "'" + key_file + "' is empty");
+  }
   if (!op.aes_key_hex.empty() &&
       (!is_hex(op.aes_key_hex) ||
        (op.aes_key_hex.size() != 32 && op.aes_key_hex.size() != 48 && op.aes_key_hex.size() != 64)))
-    in.fail_at(*table.get("aes_key"), "aes_key", "32, 48 or 64 hex digits (AES-128, -192, -256)");
+    in.fail_at(*table.get(key_field), key_field, "32, 48 or 64 hex digits (AES-128, -192, -256)");
   op.ack_timeout_ms = static_cast<int>(in.optional_int("ack_timeout_ms", op.ack_timeout_ms, 100, 120000));
   op.attempts_per_path = static_cast<int>(in.optional_int("attempts_per_path", op.attempts_per_path, 1, 20));
   op.retry_delay_ms = static_cast<int>(in.optional_int("retry_delay_ms", op.retry_delay_ms, 0, 60000));

@@ -205,3 +205,22 @@ TEST_CASE("config: a device's cancel actions are read", "[gateway][config]") {
       kMinimal + "[[devices]]\nid = \"sos1\"\nresident = \"r-1\"\ncancel_actions = [\"double\"]\n", "gw.toml");
   CHECK(config.devices.at("sos1").cancel_actions == std::vector<std::string>{"double"});
 }
+
+TEST_CASE("config: the operator's AES key can live in its own file", "[gateway][config]") {
+  eg::test::TempDir dir;
+  std::ofstream(dir.file("dc09.key")) << "  00112233445566778899AABBCCDDEEFF\n";
+  std::ofstream(dir.file("bad.key")) << "0011\n";
+  const std::string primary = "[operator.primary]\nhost = \"10.0.0.5\"\nport = 12000\n";
+  auto config = parse_config(
+      kMinimal + "[operator]\naccount = \"1234\"\naes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary,
+      "gw.toml");
+  CHECK(config.operator_link.aes_key_hex == "00112233445566778899AABBCCDDEEFF");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key_file = \"" + dir.file("bad.key") + "\"\n" +
+                 primary) == "gw.toml:12:16: operator.aes_key_file: 32, 48 or 64 hex digits (AES-128, -192, -256)");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key_file = \"" + dir.file("missing.key") + "\"\n" +
+                 primary)
+            .find("operator.aes_key_file: cannot read") != std::string::npos);
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key = \"00112233445566778899AABBCCDDEEFF\"\n" +
+                 "aes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary) ==
+        "gw.toml:10:1: operator: give aes_key or aes_key_file, not both");
+}
