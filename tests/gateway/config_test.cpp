@@ -188,6 +188,15 @@ TEST_CASE("config: a broken [operator] is rejected with its position and reason"
         "gw.toml:12:11: operator.aes_key: 32, 48 or 64 hex digits (AES-128, -192, -256)");
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n") ==
         "gw.toml:10:1: operator: [operator.primary] is required (the alarm receiver's host and port)");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\nreceiver = \"None\"\n" + primary) ==
+        "gw.toml:10:1: operator.receiver and operator.line: 1 to 6 hex digits");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\npartition = 100\n" + primary) ==
+        "gw.toml:12:13: operator.partition: expected an integer 0-99");
+  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n[operator.primary]\nhost = \"10.0.0.5\"\nport = 0\n") ==
+        "gw.toml:14:8: operator.primary.port: expected an integer 1-65535");
+  CHECK(
+      error_of(kMinimal + "[[devices]]\nid = \"sos1\"\ncancel_actions = \"double\"\n").find("devices.cancel_actions") !=
+      std::string::npos);
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n" + primary + "transport = \"sctp\"\n") ==
         "gw.toml:12:1: operator.primary.transport: expected \"tcp\" or \"udp\", got \"sctp\"");
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\nformat = \"CID\"\n" + primary) ==
