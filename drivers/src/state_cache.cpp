@@ -7,6 +7,9 @@ bool StateCache::changed(std::string_view device, std::string_view aspect, std::
   key.reserve(device.size() + aspect.size() + 1);
   key.append(device).push_back('\0');
   key.append(aspect);
+  // Bounded: a publisher inventing device ids must not grow the cache without
+  // limit. Starting afresh costs one repeated report per aspect, nothing more.
+  if (values_.size() >= kMaxEntries && !values_.contains(key)) values_.clear();
   auto [it, inserted] = values_.try_emplace(std::move(key), signature);
   if (inserted) return true;
   if (it->second == signature) return false;

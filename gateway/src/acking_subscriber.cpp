@@ -83,8 +83,9 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
       socket.set_option(tcp::no_delay(true));  // sparse alarms must not wait for Nagle
       Bytes body;
       put_string(body, "MQTT");
-      body.push_back(4);       // protocol level 3.1.1
-      std::uint8_t flags = 0;  // clean session off: the broker keeps our queue
+      body.push_back(4);  // protocol level 3.1.1
+      // Clean session off (durable ingest): the broker keeps our queue.
+      std::uint8_t flags = options.clean_session ? 0x02 : 0x00;
       if (!options.username.empty()) flags |= 0x80;
       if (!options.password.empty()) flags |= 0x40;
       body.push_back(flags);
@@ -108,6 +109,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
     outgoing.clear();
     writing = false;
     input.clear();
+    discard = 0;
     if (stopped) return;
     if (was_connected) {
       spdlog::warn("MQTT_CONNECTION_LOST link=local-acking uri={}:{} cause=\"{}\"", options.host, options.port, why);
@@ -154,7 +156,9 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
       if (gen != generation) return;
       if (error) return fail("read: " + error.message());
       last_heard = std::chrono::steady_clock::now();
-      input.insert(input.end(), chunk.begin(), chunk.begin() + static_cast<long>(n));
+      std::size_t skip = std::min(discard, n);  // the tail of an oversize packet
+      discard -= skip;
+      input.insert(input.end(), chunk.begin() + static_cast<long>(skip), chunk.begin() + static_cast<long>(n));
       if (!parse()) return;
       read();
     });
@@ -180,12 +184,47 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         if (i - offset > 4) return fail("malformed remaining length"), false;
         break;
       }
+      if (length > options.max_packet_bytes) {
+        auto dropped = drop_oversize(input[offset], i, length);
+        if (dropped == Oversize::kFailed) return false;
+        if (dropped == Oversize::kNeedMore) break;  // the bytes that name it have not arrived
+        std::size_t buffered = std::min(length, input.size() - i);
+        discard = length - buffered;
+        offset = i + buffered;
+        if (discard > 0) break;
+        continue;
+      }
       if (input.size() - i < length) break;
       if (!handle(input[offset], input.data() + i, length)) return false;
       offset = i + length;
     }
     input.erase(input.begin(), input.begin() + static_cast<long>(offset));
     return true;
+  }
+
+  // An oversize packet (only a PUBLISH can be one): read its topic and
+  // packet id, acknowledge it so the broker does not send it again, report it.
+  enum class Oversize { kNeedMore, kDropped, kFailed };
+  Oversize drop_oversize(std::uint8_t first, std::size_t body_at, std::size_t length) {
+    const std::size_t have = input.size() - body_at;
+    const std::uint8_t* body = input.data() + body_at;
+    if ((first >> 4) != kPublish)
+      return fail("oversize packet of type " + std::to_string(first >> 4)), Oversize::kFailed;
+    if (have < 2) return Oversize::kNeedMore;
+    std::size_t topic_length = (body[0] << 8) | body[1];
+    int qos = (first >> 1) & 0x03;
+    std::size_t header = 2 + topic_length + (qos > 0 ? 2 : 0);
+    if (header > length) return fail("malformed PUBLISH"), Oversize::kFailed;
+    if (have < header) return Oversize::kNeedMore;
+    std::string topic(reinterpret_cast<const char*>(body + 2), topic_length);
+    if (qos > 0) {
+      Bytes ack_body;
+      ack_body.push_back(body[2 + topic_length]);
+      ack_body.push_back(body[3 + topic_length]);
+      send(packet(kPuback << 4, ack_body));
+    }
+    if (oversize_handler) oversize_handler(topic, length);
+    return Oversize::kDropped;
   }
 
   bool handle(std::uint8_t first, const std::uint8_t* body, std::size_t length) {
@@ -223,10 +262,12 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         message.topic.assign(reinterpret_cast<const char*>(body + 2), topic_length);
         message.payload.assign(reinterpret_cast<const char*>(body + header), length - header);
         message.retained = (first & 0x01) != 0;
+        message.dup = (first & 0x08) != 0;
         message.qos = qos;
         std::uint64_t token = 0;
         if (qos > 0) {
           std::uint16_t id = static_cast<std::uint16_t>((body[2 + topic_length] << 8) | body[3 + topic_length]);
+          message.packet_id = id;
           token = (generation << 16) | id;
           ++unacked;
         }
@@ -285,9 +326,11 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t generation = 1;
   std::uint16_t packet_id = 0;
   std::size_t unacked = 0;
+  std::size_t discard = 0;  // bytes of an oversize packet still to skip
   std::chrono::steady_clock::time_point last_heard{};
   MessageHandler message_handler;
   ConnectionHandler connection_handler;
+  OversizeHandler oversize_handler;
 };
 
 AckingSubscriber::AckingSubscriber(asio::io_context& io, Options options)
@@ -303,6 +346,9 @@ AckingSubscriber::~AckingSubscriber() {
 
 void AckingSubscriber::on_message(MessageHandler handler) {
   impl_->message_handler = std::move(handler);
+}
+void AckingSubscriber::on_oversize(OversizeHandler handler) {
+  impl_->oversize_handler = std::move(handler);
 }
 void AckingSubscriber::on_connection(ConnectionHandler handler) {
   impl_->connection_handler = std::move(handler);

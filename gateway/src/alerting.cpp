@@ -67,8 +67,7 @@ Alerting::Alerting(boost::asio::io_context& io, rules::RuleSet rules, const Gate
       metrics_(metrics),
       hooks_(std::move(hooks)),
       io_(io),
-      wakeup_(io),
-      save_timer_(io) {
+      wakeup_(io) {
   if (!config.operator_link.enabled) {
     for (const auto& [rule, info] : rule_info_)
       if (info.operator_step) {
@@ -89,12 +88,18 @@ Alerting::Alerting(boost::asio::io_context& io, rules::RuleSet rules, const Gate
                             hooks_.persist_operator_message, hooks_.forget_operator_message});
 }
 
-void Alerting::start(const std::optional<std::string>& saved_state,
+void Alerting::start(const std::vector<rules::StateRow>& saved_rows, const std::optional<std::string>& legacy_snapshot,
                      const std::vector<StoredOperatorMessage>& unacknowledged_operator_messages) {
-  if (saved_state) {
+  if (!saved_rows.empty() || legacy_snapshot) {
     try {
-      engine_.restore(*saved_state);
-      spdlog::info("ALERTS_RESTORED active={} tracked={}", engine_.active_alerts().size(), engine_.tracked_subjects());
+      if (!saved_rows.empty()) {
+        engine_.restore_rows(saved_rows);
+      } else {
+        engine_.restore(*legacy_snapshot);
+        for (auto& row : engine_.all_rows()) migrated_rows_.push_back(std::move(row));
+      }
+      spdlog::info("ALERTS_RESTORED active={} tracked={} from={}", engine_.active_count(), engine_.tracked_subjects(),
+                   saved_rows.empty() ? "snapshot" : "rows");
     } catch (const ConfigError& error) {
       // Starting blind is better than not starting: alarms still raise anew.
       metrics_.add("engine_restore_failures_total");
@@ -109,18 +114,21 @@ void Alerting::start(const std::optional<std::string>& saved_state,
 void Alerting::stop() {
   stopped_ = true;
   wakeup_.cancel();
-  save_timer_.cancel();
   if (operator_) operator_->stop();
-  hooks_.save_state(engine_.snapshot());
+}
+
+std::vector<rules::StateRow> Alerting::take_state_changes() {
+  auto rows = engine_.take_changes();
+  if (!migrated_rows_.empty()) {
+    rows.insert(rows.begin(), std::make_move_iterator(migrated_rows_.begin()),
+                std::make_move_iterator(migrated_rows_.end()));
+    migrated_rows_.clear();
+  }
+  return rows;
 }
 
 void Alerting::on_event(const v1::SensorEvent& event) {
-  auto output = engine_.on_event(event, clock_.wall_now());
-  if (output.empty()) {
-    save_soon();  // counters and timers moved; no hurry
-  } else {
-    apply(std::move(output));
-  }
+  apply(engine_.on_event(event, clock_.wall_now()));
   schedule_wakeup();
 }
 
@@ -152,10 +160,16 @@ void Alerting::apply(rules::Output output) {
     hooks_.emit_transition(std::move(transition));
   }
   for (const auto& delivery : output.deliveries) deliver(delivery);
-  // Saved with the transitions, in the same group commit: after a crash the
-  // state and the audit trail agree.
-  hooks_.save_state(engine_.snapshot());
-  metrics_.set("alerts_active", engine_.active_alerts().size());
+  // The state rows this changed go in the same group commit as the
+  // transitions (take_state_changes): after a crash they agree.
+  publish_engine_metrics();
+}
+
+void Alerting::publish_engine_metrics() {
+  metrics_.set("alerts_active", engine_.active_count());
+  metrics_.set("rule_trackers", engine_.tracked_subjects());
+  metrics_.set("rule_trackers_evicted_total", engine_.counters().trackers_evicted);
+  metrics_.set("alerts_refused_total", engine_.counters().alerts_refused);
 }
 
 void Alerting::deliver(const rules::Delivery& delivery) {
@@ -311,27 +325,22 @@ void Alerting::on_operator_path(std::size_t path, const dc09::Endpoint& endpoint
   });
 }
 
+// Re-armed only when the engine's next deadline moved: most events change no
+// deadline, and each re-arm is a system call.
 void Alerting::schedule_wakeup() {
   if (stopped_) return;
   auto next = engine_.next_wakeup();
+  if (next == armed_for_) return;
+  armed_for_ = next;
   wakeup_.cancel();
   if (!next) return;
   auto delay = std::max(WallTime::duration::zero(), *next - clock_.wall_now());
   wakeup_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
   wakeup_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
+    armed_for_.reset();
     apply(engine_.on_time(clock_.wall_now()));
     schedule_wakeup();
-  });
-}
-
-void Alerting::save_soon() {
-  if (save_pending_ || stopped_) return;
-  save_pending_ = true;
-  save_timer_.expires_after(std::chrono::seconds(1));
-  save_timer_.async_wait([this](boost::system::error_code ec) {
-    save_pending_ = false;
-    if (!ec && !stopped_) hooks_.save_state(engine_.snapshot());
   });
 }
 

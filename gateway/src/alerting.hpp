@@ -35,8 +35,6 @@ class Alerting {
     std::function<void(eldercare::v1::AlertTransition)> emit_transition;
     // Publishes on the local broker (alarm sounder, nurse station console).
     std::function<void(const std::string& topic, std::string payload)> publish_local;
-    // Stores the engine's state, in the same group commit as the transitions.
-    std::function<void(std::string_view snapshot)> save_state;
     // A health event of the gateway itself (the operator link went down or
     // came back): stored, forwarded and fed back to the rules like any other.
     std::function<void(eldercare::v1::SensorEvent)> emit_event;
@@ -50,8 +48,16 @@ class Alerting {
 
   // Resumes from a saved state (alerts at their step, absence timers running
   // through the downtime) and fires whatever fell due meanwhile.
-  void start(const std::optional<std::string>& saved_state,
+  // `legacy_snapshot`: the whole-state text of a gateway before schema 5,
+  // used when there are no rows yet.
+  void start(const std::vector<rules::StateRow>& saved_rows, const std::optional<std::string>& legacy_snapshot,
              const std::vector<StoredOperatorMessage>& unacknowledged_operator_messages = {});
+  // The engine rows changed since the last call: the gateway writes them in
+  // the group commit that holds the events and transitions that changed them.
+  std::vector<rules::StateRow> take_state_changes();
+  // Every row: after a group was lost (a failed commit), the whole state is
+  // written again once the store takes writes.
+  std::vector<rules::StateRow> all_state_rows() const { return engine_.all_rows(); }
   void on_event(const eldercare::v1::SensorEvent& event);
   // Acknowledge / Resolve; other command bodies are not the engine's.
   void on_command(const eldercare::v1::Command& command, std::string_view arrived_on);
@@ -60,7 +66,7 @@ class Alerting {
   void on_device_cancel(const eldercare::v1::SensorEvent& event);
   void stop();
 
-  std::size_t active_alerts() const { return engine_.active_alerts().size(); }
+  std::size_t active_alerts() const { return engine_.active_count(); }
 
  private:
   void apply(rules::Output output);
@@ -70,7 +76,7 @@ class Alerting {
                            const dc09::Endpoint& endpoint);
   void on_operator_path(std::size_t path, const dc09::Endpoint& endpoint, bool up, const std::string& reason);
   void schedule_wakeup();
-  void save_soon();
+  void publish_engine_metrics();
 
   std::map<std::string, RuleInfo> rule_info_;
   rules::Engine engine_;
@@ -81,8 +87,9 @@ class Alerting {
   boost::asio::io_context& io_;
   std::unique_ptr<OperatorLink> operator_;
   boost::asio::steady_timer wakeup_;
-  boost::asio::steady_timer save_timer_;
-  bool save_pending_ = false;
+  std::optional<WallTime> armed_for_;
+  std::vector<rules::StateRow>
+      migrated_rows_;  // a legacy snapshot's state, written at the first commit  // the wake-up the timer is set for
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted handlers check it
   bool stopped_ = false;
 };

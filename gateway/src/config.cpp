@@ -197,6 +197,9 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     config.retention_days = static_cast<int>(in.optional_int("retention_days", 7, 1, 3650));
     config.min_free_disk_mb = in.optional_double("min_free_disk_mb", config.min_free_disk_mb);
     if (config.min_free_disk_mb < 0) in.fail_here("gateway.min_free_disk_mb cannot be negative");
+    config.max_dead_letters = static_cast<std::size_t>(in.optional_int("max_dead_letters", 10'000, 100, 10'000'000));
+    config.max_tracked_devices =
+        static_cast<std::size_t>(in.optional_int("max_tracked_devices", 20'000, 100, 10'000'000));
     config.rules_file = in.optional_string("rules", "");
     // A relative rule file lives beside the config that names it.
     if (!config.rules_file.empty() && config.rules_file.front() != '/') {
@@ -212,6 +215,7 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     TomlReader in(*local, file, "local");
     read_broker(in, config.local, "eldercare-" + config.gateway_id + "-local");
     config.local.topics = in.optional_string_array("topics");
+    config.local.max_packet_kb = static_cast<std::size_t>(in.optional_int("max_packet_kb", 256, 1, 256 * 1024));
     in.reject_unknown_keys();
   }
 

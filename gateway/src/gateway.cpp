@@ -9,6 +9,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <unordered_map>
+#include <variant>
 
 #include "alerting.hpp"
 #include "eg/drivers/registry.hpp"
@@ -40,6 +42,25 @@ google::protobuf::Timestamp to_timestamp(WallTime t) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
+// FNV-1a: the identity of a broker message for recognising a redelivered
+// copy. Not a defence against forgery (issue of authentication, elsewhere).
+std::int64_t message_key(const InboundMessage& m) {
+  std::uint64_t h = 1469598103934665603ull;
+  auto mix = [&](std::string_view bytes) {
+    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;  // a separator, so ("ab","c") != ("a","bc")
+  };
+  mix(m.topic);
+  mix(m.payload);
+  mix(std::string_view(reinterpret_cast<const char*>(&m.packet_id), sizeof m.packet_id));
+  return static_cast<std::int64_t>(h & 0x7fffffffffffffffull);
+}
+
+std::uint64_t content_hash(const InboundMessage& m) {
+  InboundMessage copy{m.topic, m.payload};
+  return static_cast<std::uint64_t>(message_key(copy));
+}
+
 std::string printable(std::string_view bytes, std::size_t limit = 120) {
   std::string out;
   for (char c : bytes.substr(0, limit)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
@@ -57,6 +78,7 @@ struct Gateway::Impl {
         flush_timer(io_context),
         status_timer(io_context),
         silence_timer(io_context),
+        probe_timer(io_context),
         bad_input_log(std::chrono::seconds(60)),
         pending_rules(std::move(rule_set)) {
     for (const auto& spec : config.mapped) {
@@ -79,7 +101,8 @@ struct Gateway::Impl {
     on_ready = std::move(ready);
     started = clock.wall_now();
     store = std::make_unique<Store>(config.database);
-    last_sequence = store->last_sequence();
+    last_sequence = committed_sequence = store->last_sequence();
+    for (auto key : store->recent_source_keys(kRecentKeys)) remember_key(key);
     if (pending_rules) {
       alerting = std::make_unique<Alerting>(
           io, std::move(*pending_rules), config, clock, metrics,
@@ -88,11 +111,10 @@ struct Gateway::Impl {
                             local_notices.push_back({topic, std::move(payload)});
                             send_local_notices();
                           },
-                          [this](std::string_view snapshot) { write([&] { store->save_engine_state(snapshot); }); },
                           [this](eldercare::v1::SensorEvent event) {
                             WallTime now = clock.wall_now();
                             *event.mutable_received_time() = to_timestamp(now);
-                            forward_event(std::move(event), now);
+                            forward_event(std::move(event), now, Origin::kGateway);
                           },
                           [this](std::string_view meta, std::string_view alert) {
                             std::int64_t id = 0;
@@ -141,7 +163,6 @@ struct Gateway::Impl {
     MqttLinkOptions local_options;
     local_options.broker = config.local;
     local_options.log_name = "local";
-    AckingSubscriber::Options subscriber_options;
     bool plain_tcp = !config.local.tls.enabled &&
                      AckingSubscriber::parse_uri(config.local.uri, subscriber_options.host, subscriber_options.port);
     if (plain_tcp) {
@@ -150,9 +171,9 @@ struct Gateway::Impl {
       subscriber_options.password = config.local.password;
       subscriber_options.keep_alive_s = config.local.keep_alive_s;
       subscriber_options.filters = filters;
-      subscriber = std::make_unique<AckingSubscriber>(io, subscriber_options);
-      subscriber->on_message([this](InboundMessage m, std::uint64_t token) { handle_local(std::move(m), token); });
-      subscriber->on_connection(on_subscribed);
+      subscriber_options.max_packet_bytes = config.local.max_packet_kb * 1024;
+      on_local_subscribed = on_subscribed;
+      subscriber = make_durable_subscriber();
       local_options.broker.client_id += "-pub";  // the publishing side: alarm notices to the room
     } else {
       spdlog::warn(
@@ -170,7 +191,13 @@ struct Gateway::Impl {
       local->on_connection(on_subscribed);
     }
 
-    if (alerting) alerting->start(store->load_engine_state(), store->operator_messages());
+    if (alerting) {
+      auto rows = store->load_engine_rows();
+      std::optional<std::string> legacy;
+      if (rows.empty()) legacy = store->load_engine_state();
+      alerting->start(rows, legacy, store->operator_messages());
+      if (legacy) write([&] { store->delete_engine_snapshot(); });  // its rows go in the same commit
+    }
     start_http();
     upstream->start();
     local->start();
@@ -196,13 +223,24 @@ struct Gateway::Impl {
   // The upstream and the operator link are reported; their outages are
   // covered by store-and-forward and the local ladder.
   HttpEndpoint::Health health() {
+    std::uint64_t backlog = 0;
+    try {
+      backlog = store ? store->undelivered_count() : 0;
+    } catch (const StoreError& error) {
+      metrics.add("store_errors_total");  // reported below as not writable or as is; never thrown into the loop
+    }
     nlohmann::json body = {{"gateway", config.gateway_id},
                            {"site", config.site},
                            {"local_connected", metrics.get("local_connected") == 1},
                            {"upstream_connected", metrics.get("upstream_connected") == 1},
-                           {"backlog", store ? store->undelivered_count() : 0},
+                           {"store_writable", store_writable},
+                           {"backlog", backlog},
                            {"alerts_active", alerting ? alerting->active_alerts() : 0},
-                           {"last_sequence", last_sequence}};
+                           {"last_sequence", committed_sequence}};
+    if (!store_writable) {
+      body["store_error"] = store_error;
+      body["held_in_memory"] = held.size();
+    }
     if (config.operator_link.enabled) {
       nlohmann::json paths = nlohmann::json::object();
       paths["primary"] = metrics.get("operator_path_up{path=\"primary\"}") == 1;
@@ -211,8 +249,9 @@ struct Gateway::Impl {
       body["operator_paths_up"] = paths;
       body["operator_queue"] = metrics.get("operator_queue");
     }
-    bool ok = metrics.get("local_connected") == 1;
-    body["status"] = ok ? "ok" : "down";
+    // Down when sensor messages cannot come in, or cannot be kept.
+    bool ok = metrics.get("local_connected") == 1 && store_writable;
+    body["status"] = ok ? "ok" : (store_writable ? "down" : "store-failed");
     return {ok, body.dump()};
   }
 
@@ -221,6 +260,8 @@ struct Gateway::Impl {
     if (http) http->stop();
     status_timer.cancel();
     silence_timer.cancel();
+    probe_timer.cancel();
+    if (degraded) degraded->stop();
     if (alerting) alerting->stop();
     // Commit and acknowledge what we have, then leave: whatever was not
     // acknowledged stays queued at the broker for our next start.
@@ -277,29 +318,135 @@ struct Gateway::Impl {
 
   // --- ingest ----------------------------------------------------------------
 
+  // The durable subscriber: a persistent session whose messages are
+  // acknowledged only once their rows are committed.
+  std::unique_ptr<AckingSubscriber> make_durable_subscriber() {
+    auto made = std::make_unique<AckingSubscriber>(io, subscriber_options);
+    made->on_message([this](InboundMessage m, std::uint64_t token) { handle_local(std::move(m), token); });
+    made->on_connection(on_local_subscribed);
+    made->on_oversize([this](const std::string& topic, std::size_t bytes) { oversize(topic, bytes); });
+    return made;
+  }
+
+  void oversize(const std::string& topic, std::size_t bytes) {
+    InboundMessage message{topic, "", false, 1};
+    reject(message, "none",
+           drivers::DecodeError{drivers::DecodeError::Code::kMalformed,
+                                "MQTT packet of " + std::to_string(bytes) + " bytes is over local.max_packet_kb (" +
+                                    std::to_string(config.local.max_packet_kb) + "); dropped unread"},
+           clock.wall_now());
+    metrics.add("oversize_messages_total");
+  }
+
   void handle_local(InboundMessage message, std::uint64_t ack_token) {
     if (stopping) return;  // not acknowledged: the broker keeps it for our persistent session
+    if (!store_writable) {
+      // Not acknowledged: the broker sends it again once we can store it.
+      // Until the memory-only path is subscribed, alarms still count.
+      if (!degraded_subscribed) process_in_memory(message);
+      return;
+    }
+    std::optional<std::int64_t> source_key;
     if (ack_token != 0) {
+      source_key = message_key(message);
+      if (message.dup && recent_keys.contains(*source_key)) {
+        // A copy of a message already stored (the broker never saw our
+        // PUBACK: a crash, a lost connection): acknowledge, keep nothing.
+        metrics.add("duplicates_dropped_total");
+        pending_acks.push_back(ack_token);
+        commit_soon(std::chrono::milliseconds(0));
+        return;
+      }
       pending_acks.push_back(ack_token);
       // Commit early when the broker's in-flight window is nearly used up,
       // or it stops sending until we acknowledge.
       commit_soon(pending_acks.size() >= kAckBatch ? std::chrono::milliseconds(0) : std::chrono::milliseconds(5));
     }
     if (alerting && message.topic == config.escalation.local_command_topic) return handle_command(message, "console");
+    // Already seen by the rules from memory while the store was failing:
+    // stored and forwarded now, not judged twice.
+    bool judged = false;
+    if (!seen_in_memory.empty()) {
+      auto seen = seen_in_memory.find(content_hash(message));
+      if (seen != seen_in_memory.end()) {
+        judged = true;
+        if (--seen->second == 0) seen_in_memory.erase(seen);
+      }
+    }
     WallTime now = clock.wall_now();
     metrics.add("messages_received_total");
+    auto events = decode(message, now);
+    if (source_key) {
+      remember_key(*source_key);
+      group_keys.push_back(*source_key);
+    }
+    for (auto& event : events)
+      forward_event(std::move(event), now, judged ? Origin::kJudgedBroker : Origin::kBroker, source_key);
+  }
+
+  // Decodes a sensor message (dead-lettering what cannot be read) and notes
+  // that its device was heard.
+  std::vector<eldercare::v1::SensorEvent> decode(const InboundMessage& message, WallTime now) {
     drivers::Message in{message.topic, message.payload, now, message.retained};
     drivers::Driver* driver = router.find(message.topic);
     auto result = router.decode(in);
     if (!result) {
       reject(message, driver ? driver->name() : "none", result.error(), now);
-      return;
+      return {};
     }
     if (driver != nullptr && !result.value().empty()) {
       auto limit = silence_limit.find(driver);
-      if (limit != silence_limit.end()) silence.heard(result.value().front().device_id(), now, limit->second);
+      const std::string& device = result.value().front().device_id();
+      // Devices outside the registry are watched only while few: invented
+      // ids must not grow the watch list without bound.
+      if (limit != silence_limit.end() &&
+          (config.devices.contains(device) || silence.watched() < config.max_tracked_devices))
+        silence.heard(device, now, limit->second);
     }
-    for (auto& event : result.value()) forward_event(std::move(event), now);
+    return std::move(result.value());
+  }
+
+  // --- the memory-only alarm path, while the store cannot write ----------------
+
+  // A message seen while nothing can be stored: the rules judge it, so alarms
+  // reach the room and the nurse station; it is not acknowledged on the
+  // durable session, which gets it again once the store writes.
+  void process_in_memory(const InboundMessage& message) {
+    if (alerting && message.topic == config.escalation.local_command_topic) return handle_command(message, "console");
+    metrics.add("messages_in_memory_total");
+    if (seen_in_memory.size() < kMaxSeenInMemory) ++seen_in_memory[content_hash(message)];
+    WallTime now = clock.wall_now();
+    for (auto& event : decode(message, now)) forward_event(std::move(event), now, Origin::kMemoryOnly);
+  }
+
+  void start_memory_only_ingest() {
+    if (!subscriber || degraded) return;
+    AckingSubscriber::Options options = subscriber_options;
+    options.client_id += "-memory";
+    options.clean_session = true;  // sees only what is published now; the durable session keeps its queue
+    degraded = std::make_unique<AckingSubscriber>(io, options);
+    degraded->on_message([this](InboundMessage m, std::uint64_t token) {
+      degraded->ack(token);  // a throw-away session: the durable one still holds the message
+      if (!stopping && !store_writable) process_in_memory(m);
+    });
+    degraded->on_connection([this](bool connected) {
+      degraded_subscribed = connected;
+      // Once the memory path hears everything, the durable session leaves:
+      // the broker queues for it and re-sends what it never saw acknowledged.
+      if (connected && subscriber && !store_writable) subscriber->stop();
+    });
+    degraded->start();
+  }
+
+  void end_memory_only_ingest() {
+    if (degraded) degraded->stop();
+    degraded.reset();
+    degraded_subscribed = false;
+    if (subscriber && !stopping) {
+      subscriber->stop();
+      subscriber = make_durable_subscriber();
+      subscriber->start();
+    }
   }
 
   // Readings that lose little when the oldest are dropped under the size cap.
@@ -348,8 +495,11 @@ struct Gateway::Impl {
   void housekeeping() {
     WallTime now = clock.wall_now();
     write([&] {
-      auto removed = store->delete_delivered_before(now - std::chrono::hours(24) * config.retention_days);
+      auto cutoff = now - std::chrono::hours(24) * config.retention_days;
+      auto removed = store->delete_delivered_before(cutoff);
       if (removed > 0) metrics.add("rows_expired_total", removed);
+      auto letters = store->prune_dead_letters(config.max_dead_letters, cutoff);
+      if (letters > 0) metrics.add("dead_letters_pruned_total", letters);
     });
     enforce_size_cap();
     std::error_code ec;
@@ -368,7 +518,7 @@ struct Gateway::Impl {
                                                      : eldercare::v1::DeviceHealthPayload::CONDITION_DISK_OK);
     *event.mutable_received_time() = to_timestamp(now);
     event.set_driver("gateway");
-    forward_event(std::move(event), now);
+    forward_event(std::move(event), now, Origin::kGateway);
   }
 
   // Checked once a minute: a device past its silence limit becomes a health
@@ -384,7 +534,7 @@ struct Gateway::Impl {
       event.mutable_device_health()->set_condition(eldercare::v1::DeviceHealthPayload::CONDITION_SILENT);
       *event.mutable_received_time() = to_timestamp(now);
       event.set_driver("gateway");
-      forward_event(std::move(event), now);
+      forward_event(std::move(event), now, Origin::kGateway);
     }
   }
 
@@ -399,6 +549,11 @@ struct Gateway::Impl {
   }
 
   void reject(const InboundMessage& message, std::string_view driver, const drivers::DecodeError& error, WallTime now) {
+    if (!store_writable) {
+      metrics.add("decode_errors_total{driver=\"" + std::string(driver) + "\",reason=\"" +
+                  std::string(drivers::to_string(error.code)) + "\"}");
+      return;  // the durable session re-sends it; it is dead-lettered then
+    }
     std::string reason(drivers::to_string(error.code));
     metrics.add("decode_errors_total{driver=\"" + std::string(driver) + "\",reason=\"" + reason + "\"}");
     if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now())) {
@@ -411,7 +566,13 @@ struct Gateway::Impl {
     write([&] { store->add_dead_letter({message.topic, message.payload, reason + ": " + error.reason, now}); });
   }
 
-  void forward_event(eldercare::v1::SensorEvent event, WallTime received) {
+  // Where an event comes from decides what happens when it cannot be stored:
+  // the broker re-sends its own messages (not acknowledged), the gateway's
+  // own events wait in memory, and from the memory-only path nothing is kept.
+  enum class Origin { kBroker, kJudgedBroker, kGateway, kMemoryOnly };
+
+  void forward_event(eldercare::v1::SensorEvent event, WallTime received, Origin origin,
+                     std::optional<std::int64_t> source_key = std::nullopt) {
     auto device = config.devices.find(event.device_id());
     if (device != config.devices.end()) {
       event.set_resident_id(device->second.resident);
@@ -419,7 +580,7 @@ struct Gateway::Impl {
       event.set_bed(device->second.bed);
     } else {
       metrics.add("unregistered_device_events_total");
-      if (unregistered.insert(event.device_id()).second) {
+      if (unregistered.size() < config.max_tracked_devices && unregistered.insert(event.device_id()).second) {
         metrics.set("unregistered_devices", unregistered.size());
         spdlog::warn("DEVICE_UNREGISTERED device=\"{}\" driver={} topic=\"{}\" hint=\"add it to [[devices]]\"",
                      event.device_id(), event.driver(), event.source_topic());
@@ -428,13 +589,24 @@ struct Gateway::Impl {
     event.set_id(uuids.next(static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(received.time_since_epoch()).count())));
     event.set_gateway_id(config.gateway_id);
-    event.set_sequence(++last_sequence);
-    std::string payload = event.SerializeAsString();
-    const bool routine = is_routine(event.kind());
-    write([&] { store->append_event(event.sequence(), event.id(), payload, received, "event", routine); });
-    if (++rows_since_size_check >= kSizeCheckEvery) enforce_size_cap();
-    metrics.add("events_total");
-    if (!alerting) return;
+    bool stored = false;
+    if (origin != Origin::kMemoryOnly && store_writable) {
+      // A sequence number only for a row that is written: a failed write
+      // takes it back, so the platform never sees a hole.
+      event.set_sequence(last_sequence + 1);
+      std::string payload = event.SerializeAsString();
+      const bool routine = is_routine(event.kind());
+      stored = write(
+          [&] { store->append_event(event.sequence(), event.id(), payload, received, "event", routine, source_key); });
+      if (stored) {
+        last_sequence = event.sequence();
+        if (origin == Origin::kGateway) group_own.push_back(event);
+        if (++rows_since_size_check >= kSizeCheckEvery) enforce_size_cap();
+        metrics.add("events_total");
+      }
+    }
+    if (!stored && origin == Origin::kGateway) hold(event);
+    if (!alerting || origin == Origin::kJudgedBroker) return;
     if (device != config.devices.end() && is_cancel(device->second, event)) {
       alerting->on_device_cancel(event);  // "I am fine": acknowledges, raises nothing
       return;
@@ -452,13 +624,39 @@ struct Gateway::Impl {
   // An alert transition takes the next number in the same sequence space as
   // events, so the platform sees one gap-free stream.
   void emit_transition(eldercare::v1::AlertTransition transition) {
-    transition.set_sequence(++last_sequence);
+    if (!store_writable || !store_transition(transition)) {
+      hold(std::move(transition));  // numbered and stored once the store writes again
+      return;
+    }
+    commit_soon(std::chrono::milliseconds(0));  // an alert does not wait for the group commit
+  }
+
+  bool store_transition(eldercare::v1::AlertTransition& transition) {
+    transition.set_sequence(last_sequence + 1);
     std::string payload = transition.SerializeAsString();
-    write([&] {
+    bool ok = write([&] {
       store->append_event(transition.sequence(), transition.alert_id() + "#" + std::to_string(transition.sequence()),
                           payload, clock.wall_now(), "alert");
     });
-    commit_soon(std::chrono::milliseconds(0));  // an alert does not wait for the group commit
+    if (!ok) return false;
+    last_sequence = transition.sequence();
+    group_own.push_back(transition);
+    return true;
+  }
+
+  // Kept in memory while the store fails: the gateway's own events and alert
+  // transitions (the broker re-sends sensor messages by itself). Bounded: the
+  // oldest routine event goes first, transitions last.
+  using Held = std::variant<eldercare::v1::SensorEvent, eldercare::v1::AlertTransition>;
+  void hold(Held item) {
+    if (auto* event = std::get_if<eldercare::v1::SensorEvent>(&item)) event->clear_sequence();
+    if (auto* t = std::get_if<eldercare::v1::AlertTransition>(&item)) t->clear_sequence();
+    if (held.size() >= kMaxHeld) {
+      metrics.add("held_dropped_total");
+      held.pop_front();
+    }
+    held.push_back(std::move(item));
+    metrics.set("held_in_memory", held.size());
   }
 
   // Downlink: acknowledgements and resolutions for the rule engine, a ping,
@@ -505,8 +703,10 @@ struct Gateway::Impl {
     } catch (const StoreError& error) {
       metrics.add("store_errors_total");
     }
-    status.set_last_sequence(last_sequence);
+    status.set_last_sequence(committed_sequence);
     status.set_unexpected_disconnect(unexpected);
+    status.set_store_failed(!store_writable);
+    status.set_store_error(store_error);
     try {
       if (store) status.set_dropped_events(store->counter("dropped_events"));
     } catch (const StoreError&) {
@@ -534,19 +734,19 @@ struct Gateway::Impl {
 
   // --- store -----------------------------------------------------------------
 
-  // Runs a store write; the group commits on a short timer. A failing disk is
-  // counted and logged, and the event still goes upstream from memory.
+  // Runs a store write in the open group; the group commits on a short
+  // timer. A failed write dooms the whole group (store_failed): false.
   template <typename Fn>
-  void write(Fn&& fn) {
+  bool write(Fn&& fn) {
+    if (!store_writable) return false;
     try {
       fn();
     } catch (const StoreError& error) {
-      metrics.add("store_errors_total");
-      if (auto suppressed = bad_input_log.admit("store", clock.steady_now()))
-        spdlog::error("STORE_WRITE_FAILED reason=\"{}\" suppressed_since_last={}", error.what(), *suppressed);
-      return;
+      store_failed(error.what());
+      return false;
     }
     commit_soon(std::chrono::milliseconds(5));
+    return true;
   }
 
   // Group commit: writes gather in one transaction, committed `after` from
@@ -561,26 +761,25 @@ struct Gateway::Impl {
     flush_timer.async_wait([this](boost::system::error_code ec) {
       if (ec == asio::error::operation_aborted && flush_scheduled) return;  // re-armed sooner
       flush_scheduled = false;
-      if (!commit_now()) {
-        // Nothing was acknowledged, so the broker may stop sending: retry by
-        // ourselves (a full disk may clear) instead of waiting for a message.
-        if (!stopping) commit_soon(std::chrono::seconds(1));
-        return;
-      }
-      if (forwarder) forwarder->committed(last_sequence);
+      if (commit_now() && forwarder) forwarder->committed(committed_sequence);
     });
   }
 
-  // Commits now and acknowledges what the commit made durable; false if the
-  // commit failed (counted and logged).
+  // Commits the open group (with the rule engine's changed rows) and then,
+  // only then, acknowledges its messages to the broker. False if it failed:
+  // the group is gone, its acknowledgements are never sent (store_failed).
   bool commit_now() {
+    if (!store_writable) return false;
     try {
+      if (alerting) store->save_engine_rows(alerting->take_state_changes());
       store->flush();
     } catch (const StoreError& error) {
-      metrics.add("store_errors_total");
-      spdlog::error("STORE_COMMIT_FAILED reason=\"{}\"", error.what());
+      store_failed(error.what());
       return false;
     }
+    committed_sequence = last_sequence;
+    group_own.clear();
+    group_keys.clear();
     acknowledge_committed();
     return true;
   }
@@ -592,6 +791,122 @@ struct Gateway::Impl {
     pending_acks.clear();
   }
 
+  // A write or commit failed (disk full, I/O error, locked or corrupt file):
+  // the open group is rolled back whole and nothing of it is acknowledged, so
+  // the broker keeps those messages; their sequence numbers are taken back.
+  // Ingest pauses on the durable session, alarms go on from memory, and a
+  // probe retries the store every second until it writes again.
+  void store_failed(const std::string& reason) {
+    metrics.add("store_errors_total");
+    const bool first = store_writable;
+    store_writable = false;
+    store_error = reason;
+    store->rollback();
+    metrics.add("acks_withheld_total", pending_acks.size());
+    pending_acks.clear();
+    for (auto key : group_keys) forget_key(key);
+    group_keys.clear();
+    last_sequence = committed_sequence;
+    // The gateway's own rows of the lost group go back to memory, ahead of
+    // newer ones, numbered again when they are stored.
+    for (auto it = group_own.rbegin(); it != group_own.rend(); ++it) {
+      std::visit([](auto& message) { message.clear_sequence(); }, *it);
+      held.push_front(std::move(*it));
+    }
+    group_own.clear();
+    rewrite_engine_state = alerting != nullptr;  // its changed rows went with the group
+    metrics.set("store_writable", 0);
+    if (!first) return;
+    spdlog::error(
+        "STORE_FAILED reason=\"{}\" action=\"nothing acknowledged that is not stored; ingest paused at the "
+        "broker; alarms raised from memory; retrying every second\"",
+        reason);
+    start_memory_only_ingest();
+    store_health_event(false);
+    if (upstream && upstream->connected()) publish_status();
+    schedule_probe();
+  }
+
+  void schedule_probe() {
+    probe_timer.expires_after(std::chrono::seconds(1));
+    probe_timer.async_wait([this](boost::system::error_code ec) {
+      if (ec || stopping) return;
+      probe_store();
+    });
+  }
+
+  // Back to normal once a small commit goes through: what waited in memory
+  // is numbered and stored first, then the durable session resumes.
+  void probe_store() {
+    try {
+      store->probe();
+      store_writable = true;
+      if (rewrite_engine_state) store->replace_engine_rows(alerting->all_state_rows());
+      rewrite_engine_state = false;
+      // Taken off `held` only once written: a failure puts the group's
+      // part back (store_failed) and leaves the rest where it was.
+      while (!held.empty()) {
+        if (auto* t = std::get_if<eldercare::v1::AlertTransition>(&held.front())) {
+          if (!store_transition(*t)) throw StoreError(store_error);
+        } else {
+          auto& event = std::get<eldercare::v1::SensorEvent>(held.front());
+          event.set_sequence(last_sequence + 1);
+          std::string payload = event.SerializeAsString();
+          WallTime received = clock.wall_now();
+          if (!write([&] { store->append_event(event.sequence(), event.id(), payload, received, "event"); }))
+            throw StoreError(store_error);
+          last_sequence = event.sequence();
+          group_own.push_back(event);
+        }
+        held.pop_front();
+      }
+      metrics.set("held_in_memory", 0);
+      if (!commit_now()) throw StoreError(store_error);
+    } catch (const StoreError& error) {
+      if (store_writable) store_failed(error.what());  // failed half-way: roll back, try again later
+      store_writable = false;
+      schedule_probe();
+      return;
+    }
+    spdlog::info("STORE_WRITABLE action=\"ingest resumes; the broker re-sends what was not acknowledged\"");
+    metrics.set("store_writable", 1);
+    metrics.add("store_recoveries_total");
+    store_error.clear();
+    if (forwarder) forwarder->committed(committed_sequence);
+    end_memory_only_ingest();
+    store_health_event(true);
+    if (upstream && upstream->connected()) publish_status();
+  }
+
+  // The gateway's own health event: it raises (and clears) the
+  // gateway-store-failed alert for the people on site.
+  void store_health_event(bool ok) {
+    eldercare::v1::SensorEvent event;
+    event.set_device_id("gateway:" + config.gateway_id + "/store");
+    event.set_kind(eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+    event.mutable_device_health()->set_condition(ok ? eldercare::v1::DeviceHealthPayload::CONDITION_STORE_OK
+                                                    : eldercare::v1::DeviceHealthPayload::CONDITION_STORE_FAILED);
+    event.set_driver("gateway");
+    event.set_source_topic(ok ? "store writable" : "store: " + store_error);
+    WallTime now = clock.wall_now();
+    *event.mutable_received_time() = to_timestamp(now);
+    forward_event(std::move(event), now, Origin::kGateway);
+  }
+
+  // Source keys of recently stored messages, to recognise a redelivered copy.
+  void remember_key(std::int64_t key) {
+    ++recent_keys[key];
+    recent_order.push_back(key);
+    if (recent_order.size() > kRecentKeys) {
+      forget_key(recent_order.front());
+      recent_order.pop_front();
+    }
+  }
+  void forget_key(std::int64_t key) {
+    auto it = recent_keys.find(key);
+    if (it != recent_keys.end() && --it->second == 0) recent_keys.erase(it);
+  }
+
   asio::io_context& io;
   GatewayConfig config;
   const Clock& clock;
@@ -600,8 +915,28 @@ struct Gateway::Impl {
   std::unique_ptr<Store> store;
   std::unique_ptr<MqttLink> local;  // Paho: publishing (and ingest when TLS is needed)
   std::unique_ptr<AckingSubscriber> subscriber;
+  AckingSubscriber::Options subscriber_options;
+  std::function<void(bool)> on_local_subscribed;
+  std::unique_ptr<AckingSubscriber> degraded;  // the memory-only alarm path while the store fails
+  bool degraded_subscribed = false;
+  // The open group: acknowledgements, transitions and source keys that
+  // count only once it commits.
   std::vector<std::uint64_t> pending_acks;
-  static constexpr int kSizeCheckEvery = 256;  // appended rows between size checks
+  std::vector<Held> group_own;  // the gateway's own events and transitions in the group
+  std::vector<std::int64_t> group_keys;
+  std::uint64_t committed_sequence = 0;
+  bool store_writable = true;
+  std::string store_error;
+  bool rewrite_engine_state = false;
+  std::deque<Held> held;
+  static constexpr std::size_t kMaxHeld = 10'000;
+  // Messages the rules judged from memory, by content: judged once only.
+  std::unordered_map<std::uint64_t, std::uint32_t> seen_in_memory;
+  static constexpr std::size_t kMaxSeenInMemory = 100'000;
+  std::unordered_map<std::int64_t, std::uint32_t> recent_keys;
+  std::deque<std::int64_t> recent_order;
+  static constexpr std::size_t kRecentKeys = 4096;  // well over the broker's in-flight window
+  static constexpr int kSizeCheckEvery = 256;       // appended rows between size checks
   int rows_since_size_check = 0;
   bool disk_low = false;
   std::deque<std::pair<std::string, std::string>> local_notices;  // (topic, payload) not yet taken by the broker
@@ -611,6 +946,7 @@ struct Gateway::Impl {
   asio::steady_timer flush_timer;
   asio::steady_timer status_timer;
   asio::steady_timer silence_timer;
+  asio::steady_timer probe_timer;
   SilenceWatch silence;
   std::map<const drivers::Driver*, std::chrono::seconds> silence_limit;
   std::unique_ptr<asio::steady_timer> goodbye_timer;

@@ -20,6 +20,7 @@ class RateLimitedLog {
   // nullopt: stay quiet. Otherwise log now, mentioning the returned number of
   // complaints suppressed since the last line for this key.
   std::optional<std::uint64_t> admit(const std::string& key, SteadyTime now) {
+    if (entries_.size() >= kMaxKeys && !entries_.contains(key)) forget_quiet(now);
     auto [it, inserted] = entries_.try_emplace(key, Entry{now, 0});
     if (inserted) return 0;
     if (now - it->second.last_logged < interval_) {
@@ -32,6 +33,15 @@ class RateLimitedLog {
   }
 
  private:
+  // Keys come from the network (topics): bounded. Keys quiet for a whole
+  // interval carry nothing worth keeping; if all are loud, start afresh
+  // (a few more lines in the log, never unbounded memory).
+  static constexpr std::size_t kMaxKeys = 4096;
+  void forget_quiet(SteadyTime now) {
+    std::erase_if(entries_, [&](const auto& kv) { return now - kv.second.last_logged >= interval_; });
+    if (entries_.size() >= kMaxKeys) entries_.clear();
+  }
+
   struct Entry {
     SteadyTime last_logged;
     std::uint64_t suppressed;

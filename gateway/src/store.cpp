@@ -2,6 +2,8 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+
 namespace eg::gateway {
 namespace {
 
@@ -54,6 +56,28 @@ constexpr const char* kMigrations[] = {
       alert BLOB NOT NULL
     );
     )sql",
+    // 5: the rule engine's state as one row per tracker and per active alert,
+    // written as they change (not a snapshot of everything per save); the
+    // outbox index leads with the lane, so the alert lane never walks the
+    // event backlog; the source key of each ingested message, to recognise a
+    // copy the broker delivers again after a crash.
+    R"sql(
+    CREATE TABLE engine_trackers (
+      rule    TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      state   TEXT NOT NULL,
+      PRIMARY KEY (rule, subject)
+    ) WITHOUT ROWID;
+    CREATE TABLE engine_alerts (
+      rule    TEXT NOT NULL,
+      subject TEXT NOT NULL,
+      state   TEXT NOT NULL,
+      PRIMARY KEY (rule, subject)
+    ) WITHOUT ROWID;
+    DROP INDEX events_undelivered;
+    CREATE INDEX events_outbox ON events(delivered, leaf, sequence);
+    ALTER TABLE events ADD COLUMN source_key INTEGER;
+    )sql",
 };
 
 }  // namespace
@@ -80,8 +104,12 @@ Store::Store(const std::string& path) : path_(path) {
   exec("PRAGMA synchronous=FULL");
   exec("PRAGMA foreign_keys=ON");
   migrate();
-  insert_event_ =
-      prepare("INSERT INTO events(sequence, event_id, payload, received_ms, leaf, routine) VALUES(?,?,?,?,?,?)");
+  insert_event_ = prepare(
+      "INSERT INTO events(sequence, event_id, payload, received_ms, leaf, routine, source_key) VALUES(?,?,?,?,?,?,?)");
+  upsert_tracker_ = prepare("INSERT OR REPLACE INTO engine_trackers(rule, subject, state) VALUES(?,?,?)");
+  delete_tracker_ = prepare("DELETE FROM engine_trackers WHERE rule = ? AND subject = ?");
+  upsert_alert_ = prepare("INSERT OR REPLACE INTO engine_alerts(rule, subject, state) VALUES(?,?,?)");
+  delete_alert_ = prepare("DELETE FROM engine_alerts WHERE rule = ? AND subject = ?");
   select_undelivered_ = prepare(
       "SELECT sequence, leaf, payload FROM events WHERE delivered = 0 AND leaf = ? AND sequence > ? AND sequence <= ? "
       "ORDER BY sequence LIMIT ?");
@@ -124,6 +152,7 @@ void Store::migrate() {
   auto version_statement = prepare("PRAGMA user_version");
   if (sqlite3_step(version_statement.get()) != SQLITE_ROW) fail("cannot read schema version");
   int version = sqlite3_column_int(version_statement.get(), 0);
+  version_statement.reset();  // an open statement would lock the tables a migration drops or alters
   if (version > kSchemaVersion)
     throw StoreError(path_ + ": schema version " + std::to_string(version) + " is newer than this gateway's " +
                      std::to_string(kSchemaVersion));
@@ -154,12 +183,29 @@ void Store::flush() {
     exec("COMMIT");
   } catch (const StoreError&) {
     // A failed COMMIT (disk full, I/O error) may or may not have ended the
-    // transaction; ask SQLite rather than guess, so the next write neither
-    // nests a BEGIN nor forgets an open transaction.
+    // transaction; the caller must treat the whole group as lost and call
+    // rollback(), which ends it either way.
     in_transaction_ = sqlite3_get_autocommit(db_.get()) == 0;
     throw;
   }
   in_transaction_ = false;
+  committed_undelivered_ = undelivered_;
+}
+
+void Store::rollback() {
+  if (sqlite3_get_autocommit(db_.get()) == 0) {
+    // Best effort: SQLite may already have rolled back by itself (SQLITE_FULL
+    // can end the transaction); either way nothing of the group remains.
+    sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  in_transaction_ = false;
+  undelivered_ = committed_undelivered_;
+}
+
+void Store::probe() {
+  begin_if_needed();
+  add_to_counter("store_probes", 1);
+  flush();
 }
 
 std::uint64_t Store::used_bytes() {
@@ -186,6 +232,7 @@ Store::Dropped Store::drop_oldest_routine(std::size_t rows) {
     step_done(statement.get());
     auto n = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
     (delivered ? dropped.delivered : dropped.undelivered) += n;
+    if (!delivered) adjust_undelivered(-static_cast<std::int64_t>(n));
   }
   return dropped;
 }
@@ -220,14 +267,30 @@ std::uint64_t Store::last_sequence() {
   return static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0));
 }
 
-std::uint64_t Store::undelivered_count() {
+std::uint64_t Store::count_undelivered() {
   auto statement = prepare("SELECT COUNT(*) FROM events WHERE delivered=0");
   if (sqlite3_step(statement.get()) != SQLITE_ROW) fail("cannot count undelivered events");
   return static_cast<std::uint64_t>(sqlite3_column_int64(statement.get(), 0));
 }
 
+// Kept in memory and moved with every write, so /health and GatewayStatus
+// do not count a million-row backlog each time they are asked.
+std::uint64_t Store::undelivered_count() {
+  if (!undelivered_) {
+    undelivered_ = count_undelivered();
+    if (!in_transaction_) committed_undelivered_ = undelivered_;
+  }
+  return *undelivered_;
+}
+
+void Store::adjust_undelivered(std::int64_t delta) {
+  if (!undelivered_) return;  // counted afresh when next asked
+  *undelivered_ =
+      static_cast<std::uint64_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(*undelivered_) + delta));
+}
+
 void Store::append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received,
-                         std::string_view leaf, bool routine) {
+                         std::string_view leaf, bool routine, std::optional<std::int64_t> source_key) {
   begin_if_needed();
   sqlite3_stmt* s = insert_event_.get();
   sqlite3_bind_int64(s, 1, static_cast<sqlite3_int64>(sequence));
@@ -236,7 +299,22 @@ void Store::append_event(std::uint64_t sequence, std::string_view event_id, std:
   sqlite3_bind_int64(s, 4, to_ms(received));
   sqlite3_bind_text(s, 5, leaf.data(), static_cast<int>(leaf.size()), SQLITE_STATIC);
   sqlite3_bind_int(s, 6, routine ? 1 : 0);
+  if (source_key)
+    sqlite3_bind_int64(s, 7, *source_key);
+  else
+    sqlite3_bind_null(s, 7);
   step_done(s);
+  adjust_undelivered(1);
+}
+
+std::vector<std::int64_t> Store::recent_source_keys(std::size_t rows) {
+  auto statement = prepare(
+      "SELECT source_key FROM (SELECT sequence, source_key FROM events ORDER BY sequence DESC LIMIT ?) "
+      "WHERE source_key IS NOT NULL ORDER BY sequence");
+  sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(rows));
+  std::vector<std::int64_t> out;
+  while (sqlite3_step(statement.get()) == SQLITE_ROW) out.push_back(sqlite3_column_int64(statement.get(), 0));
+  return out;
 }
 
 std::vector<OutboxRow> Store::rows_from(std::uint64_t from, std::size_t limit) {
@@ -260,6 +338,7 @@ void Store::mark_undelivered_from(std::uint64_t sequence) {
   auto statement = prepare("UPDATE events SET delivered = 0 WHERE sequence >= ?");
   sqlite3_bind_int64(statement.get(), 1, static_cast<sqlite3_int64>(sequence));
   step_done(statement.get());
+  undelivered_.reset();
 }
 
 std::vector<OutboxRow> Store::undelivered(std::string_view leaf, std::uint64_t after, std::uint64_t up_to,
@@ -283,10 +362,17 @@ std::vector<OutboxRow> Store::undelivered(std::string_view leaf, std::uint64_t a
 }
 
 std::optional<WallTime> Store::oldest_undelivered() {
-  auto statement = prepare("SELECT MIN(received_ms) FROM events WHERE delivered = 0");
-  if (sqlite3_step(statement.get()) != SQLITE_ROW || sqlite3_column_type(statement.get(), 0) == SQLITE_NULL)
-    return std::nullopt;
-  return WallTime{std::chrono::milliseconds{sqlite3_column_int64(statement.get(), 0)}};
+  // The oldest row of each lane, through the outbox index: no backlog scan.
+  std::optional<WallTime> oldest;
+  for (const char* leaf : {"event", "alert"}) {
+    auto statement =
+        prepare("SELECT received_ms FROM events WHERE delivered = 0 AND leaf = ? ORDER BY sequence LIMIT 1");
+    sqlite3_bind_text(statement.get(), 1, leaf, -1, SQLITE_STATIC);
+    if (sqlite3_step(statement.get()) != SQLITE_ROW) continue;
+    WallTime t{std::chrono::milliseconds{sqlite3_column_int64(statement.get(), 0)}};
+    if (!oldest || t < *oldest) oldest = t;
+  }
+  return oldest;
 }
 
 void Store::save_engine_state(std::string_view snapshot) {
@@ -305,6 +391,50 @@ void Store::mark_delivered(std::uint64_t sequence) {
   begin_if_needed();
   sqlite3_bind_int64(mark_delivered_.get(), 1, static_cast<sqlite3_int64>(sequence));
   step_done(mark_delivered_.get());
+  adjust_undelivered(-static_cast<std::int64_t>(sqlite3_changes(db_.get())));
+}
+
+void Store::save_engine_rows(const std::vector<rules::StateRow>& rows) {
+  if (rows.empty()) return;
+  begin_if_needed();
+  for (const auto& row : rows) {
+    const bool tracker = row.table == rules::StateRow::Table::kTracker;
+    sqlite3_stmt* s = row.state.empty() ? (tracker ? delete_tracker_ : delete_alert_).get()
+                                        : (tracker ? upsert_tracker_ : upsert_alert_).get();
+    sqlite3_bind_text(s, 1, row.rule.data(), static_cast<int>(row.rule.size()), SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, row.subject.data(), static_cast<int>(row.subject.size()), SQLITE_STATIC);
+    if (!row.state.empty())
+      sqlite3_bind_text(s, 3, row.state.data(), static_cast<int>(row.state.size()), SQLITE_STATIC);
+    step_done(s);
+  }
+}
+
+std::vector<rules::StateRow> Store::load_engine_rows() {
+  std::vector<rules::StateRow> rows;
+  for (auto table : {rules::StateRow::Table::kTracker, rules::StateRow::Table::kAlert}) {
+    auto statement =
+        prepare(table == rules::StateRow::Table::kTracker ? "SELECT rule, subject, state FROM engine_trackers"
+                                                          : "SELECT rule, subject, state FROM engine_alerts");
+    int rc;
+    while ((rc = sqlite3_step(statement.get())) == SQLITE_ROW)
+      rows.push_back({table, reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 0)),
+                      reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 1)),
+                      reinterpret_cast<const char*>(sqlite3_column_text(statement.get(), 2))});
+    if (rc != SQLITE_DONE) fail("cannot read the rule engine's state");
+  }
+  return rows;
+}
+
+void Store::replace_engine_rows(const std::vector<rules::StateRow>& rows) {
+  begin_if_needed();
+  exec("DELETE FROM engine_trackers");
+  exec("DELETE FROM engine_alerts");
+  save_engine_rows(rows);
+}
+
+void Store::delete_engine_snapshot() {
+  begin_if_needed();
+  exec("DELETE FROM engine_state");
 }
 
 std::int64_t Store::add_operator_message(std::string_view meta, std::string_view alert) {
@@ -348,6 +478,18 @@ void Store::add_dead_letter(const DeadLetter& letter) {
   sqlite3_bind_text(s, 3, letter.reason.data(), static_cast<int>(letter.reason.size()), SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, to_ms(letter.received));
   step_done(s);
+}
+
+std::uint64_t Store::prune_dead_letters(std::size_t keep, WallTime cutoff) {
+  begin_if_needed();
+  auto by_age = prepare("DELETE FROM dead_letters WHERE received_ms < ?");
+  sqlite3_bind_int64(by_age.get(), 1, to_ms(cutoff));
+  step_done(by_age.get());
+  auto removed = static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
+  auto by_count = prepare("DELETE FROM dead_letters WHERE id <= (SELECT MAX(id) FROM dead_letters) - ?");
+  sqlite3_bind_int64(by_count.get(), 1, static_cast<sqlite3_int64>(keep));
+  step_done(by_count.get());
+  return removed + static_cast<std::uint64_t>(sqlite3_changes(db_.get()));
 }
 
 std::vector<DeadLetter> Store::dead_letters(std::size_t limit) {

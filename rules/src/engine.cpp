@@ -36,10 +36,6 @@ std::string alert_json(const v1::Alert& alert) {
   return text;
 }
 
-void earliest(std::optional<WallTime>& best, WallTime candidate) {
-  if (!best || candidate < *best) best = candidate;
-}
-
 int weekday(std::chrono::sys_days day) {
   return static_cast<int>(std::chrono::weekday(day).c_encoding());  // 0 = Sunday, as in Schedule
 }
@@ -65,8 +61,32 @@ std::optional<WallTime> pending(const Rule& rule, const Parameters& p, const aut
 
 }  // namespace
 
-Engine::Engine(RuleSet rules, std::string gateway_id) : rules_(std::move(rules)), gateway_id_(std::move(gateway_id)) {
+Engine::Engine(RuleSet rules, std::string gateway_id, Limits limits)
+    : rules_(std::move(rules)), gateway_id_(std::move(gateway_id)), limits_(limits) {
   check_residents(rules_);
+  // Which rules an event of each kind may touch, in rule order (the order
+  // their transitions come out in). A rule with no kind watches every kind.
+  rules_by_kind_.resize(static_cast<std::size_t>(v1::EventKind_ARRAYSIZE));
+  for (std::size_t kind = 0; kind < rules_by_kind_.size(); ++kind)
+    for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
+      auto watched = rules_.rules[i].watch.kind;
+      if (watched == v1::EVENT_KIND_UNSPECIFIED || static_cast<std::size_t>(watched) == kind)
+        rules_by_kind_[kind].push_back(i);
+    }
+  // A resident's overrides, applied once here rather than looked up by name
+  // for every rule of every event.
+  for (const auto& [id, resident] : rules_.residents) {
+    if (resident.overrides.empty()) continue;
+    std::vector<Parameters> per_rule;
+    for (const Rule& rule : rules_.rules) {
+      Parameters p = rule.parameters;
+      for (const auto& name : parameter_names())
+        if (auto it = resident.overrides.find(rule.id + "." + name); it != resident.overrides.end())
+          parameter(p, name) = it->second;
+      per_rule.push_back(p);
+    }
+    resident_parameters_.emplace(id, std::move(per_rule));
+  }
 }
 
 bool Engine::applies(const Rule& rule, const v1::SensorEvent& event) const {
@@ -82,14 +102,12 @@ bool Engine::applies(const Rule& rule, const v1::SensorEvent& event) const {
   return true;
 }
 
-Parameters Engine::parameters_for(const Rule& rule, const std::string& resident_id) const {
-  Parameters p = rule.parameters;
-  auto resident = rules_.residents.find(resident_id);
-  if (resident == rules_.residents.end()) return p;
-  for (const auto& name : parameter_names())
-    if (auto it = resident->second.overrides.find(rule.id + "." + name); it != resident->second.overrides.end())
-      parameter(p, name) = it->second;
-  return p;
+const Parameters& Engine::parameters_for(std::size_t rule, const std::string& resident_id) const {
+  if (!resident_parameters_.empty()) {
+    auto resident = resident_parameters_.find(resident_id);
+    if (resident != resident_parameters_.end()) return resident->second[rule];
+  }
+  return rules_.rules[rule].parameters;
 }
 
 bool Engine::in_schedule(const Rule& rule, WallTime t) const {
@@ -111,8 +129,6 @@ std::optional<WallTime> Engine::next_schedule_start(const Rule& rule, WallTime t
   if (in_schedule(rule, start)) return WallTime(start);
   // Outside every window, the next minute inside one is a window's opening:
   // from_minute local time on an allowed day. Eight days see every weekday.
-  // (on_time() and next_wakeup() ask this for every tracker due outside its
-  // window, so no minute-by-minute search.)
   const Schedule& s = *rule.schedule;  // without a schedule every time is inside
   auto today = std::chrono::floor<std::chrono::days>(start + rules_.utc_offset);
   for (int i = 0; i <= 8; ++i) {
@@ -123,25 +139,118 @@ std::optional<WallTime> Engine::next_schedule_start(const Rule& rule, WallTime t
   return std::nullopt;
 }
 
+// When on_time() must look at a tracker: its pending time, moved to the rule
+// window's next opening when it falls outside the window.
+std::optional<WallTime> Engine::due_of(std::size_t rule_index, const Tracker& tracker) const {
+  const Rule& rule = rules_.rules[rule_index];
+  auto due = pending(rule, parameters_for(rule_index, tracker.resident), tracker);
+  if (due && !in_schedule(rule, *due)) due = next_schedule_start(rule, *due);
+  return due;
+}
+
+// --- tracker and alert bookkeeping -----------------------------------------
+
+Engine::Tracker& Engine::tracker_for(const Key& key) {
+  auto it = trackers_.find(key);
+  if (it != trackers_.end()) {
+    recency_.splice(recency_.end(), recency_, it->second.recency);
+    dirty_trackers_.insert(key);
+    return it->second;
+  }
+  if (trackers_.size() >= limits_.max_trackers) {
+    // Full: forget the least recently touched subject that has no alert
+    // standing. Only a flood of invented subjects gets here.
+    for (auto victim = recency_.begin(); victim != recency_.end(); ++victim) {
+      if (active_.contains(*victim)) continue;
+      ++counters_.trackers_evicted;
+      erase_tracker(trackers_.find(*victim));
+      break;
+    }
+  }
+  auto [inserted, ok] = trackers_.emplace(key, Tracker{});
+  recency_.push_back(key);
+  inserted->second.recency = std::prev(recency_.end());
+  dirty_trackers_.insert(key);
+  return inserted->second;
+}
+
+void Engine::erase_tracker(std::map<Key, Tracker>::iterator it) {
+  if (it == trackers_.end()) return;
+  if (it->second.indexed_due) due_index_.erase({*it->second.indexed_due, it->first});
+  recency_.erase(it->second.recency);
+  dirty_trackers_.insert(it->first);
+  trackers_.erase(it);
+}
+
+// A tracker in its resting state (no condition, no count, never seen for an
+// absence) carries nothing a fresh one would not: drop it, so the engine holds
+// state only for subjects with something going on.
+void Engine::forget_tracker_if_idle(const Key& key) {
+  auto it = trackers_.find(key);
+  if (it == trackers_.end()) return;
+  const Tracker& t = it->second;
+  if (t.condition || t.true_since || !t.hits.empty() || t.last_seen) return;
+  erase_tracker(it);
+}
+
+void Engine::reindex_tracker(const Key& key, Tracker& tracker) {
+  auto due = due_of(key.first, tracker);
+  if (due == tracker.indexed_due) return;
+  if (tracker.indexed_due) due_index_.erase({*tracker.indexed_due, key});
+  if (due) due_index_.insert({*due, key});
+  tracker.indexed_due = due;
+}
+
+void Engine::reindex_alert(const Key& key, ActiveAlert& active) {
+  dirty_alerts_.insert(key);
+  if (active.next_step_at == active.indexed_step) return;
+  if (active.indexed_step) step_index_.erase({*active.indexed_step, key});
+  if (active.next_step_at) step_index_.insert({*active.next_step_at, key});
+  active.indexed_step = active.next_step_at;
+}
+
+void Engine::add_alert(const Key& key, ActiveAlert active) {
+  alert_keys_[active.alert.id()] = key;
+  auto [it, inserted] = active_.insert_or_assign(key, std::move(active));
+  reindex_alert(key, it->second);
+}
+
+void Engine::erase_alert(std::map<Key, ActiveAlert>::iterator it) {
+  if (it->second.indexed_step) step_index_.erase({*it->second.indexed_step, it->first});
+  alert_keys_.erase(it->second.alert.id());
+  dirty_alerts_.insert(it->first);
+  Key key = it->first;
+  active_.erase(it);
+  forget_tracker_if_idle(key);
+}
+
+// --- events ------------------------------------------------------------------
+
 Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
   Output out;
-  for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
+  auto kind = static_cast<std::size_t>(event.kind());
+  const auto& candidates = rules_by_kind_[kind < rules_by_kind_.size() ? kind : 0];
+  for (std::size_t i : candidates) {
     const Rule& rule = rules_.rules[i];
     if (!applies(rule, event)) continue;
     const std::string& subject =
         rule.per_device || event.resident_id().empty() ? event.device_id() : event.resident_id();
     Key key{i, subject};
-    Tracker& tracker = trackers_[key];
-    tracker.device = event.device_id();
-    tracker.resident = event.resident_id();
-    tracker.room = event.room();
-    tracker.bed = event.bed();
-    Parameters p = parameters_for(rule, event.resident_id());
+    const Parameters& p = parameters_for(i, event.resident_id());
+    auto whereabouts = [&](Tracker& tracker) {
+      tracker.device = event.device_id();
+      tracker.resident = event.resident_id();
+      tracker.room = event.room();
+      tracker.bed = event.bed();
+    };
 
     switch (rule.type) {
       case ConditionType::kAbsence: {
+        Tracker& tracker = tracker_for(key);
+        whereabouts(tracker);
         tracker.last_seen = now;
         tracker.absence_reported = false;
+        reindex_tracker(key, tracker);
         if (rule.auto_resolve && active_.contains(key)) clear(key, now, out);
         break;
       }
@@ -150,6 +259,8 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
           auto word = read_word(event, rule.field);
           if (!word || !rule.equals.contains(*word)) break;
         }
+        Tracker& tracker = tracker_for(key);
+        whereabouts(tracker);
         tracker.hits.push_back(now);
         while (!tracker.hits.empty() && now - tracker.hits.front() > seconds(p.within_s)) tracker.hits.pop_front();
         if (tracker.hits.size() >= static_cast<std::size_t>(p.at_least) && in_schedule(rule, now))
@@ -158,6 +269,8 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
       }
       case ConditionType::kMatch:
       case ConditionType::kThreshold: {
+        auto existing = trackers_.find(key);
+        const bool was = existing != trackers_.end() && existing->second.condition;
         std::string value;
         bool condition = false;
         if (rule.type == ConditionType::kMatch) {
@@ -169,25 +282,34 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
         } else {
           auto number = read_number(event, rule.field);
           if (!number) break;
-          value = std::to_string(*number);
           double v = *number;
           // Hysteresis: once raised, the condition holds until the value
           // passes the clear mark (defaults to the raise mark itself).
           if (!std::isnan(p.above)) {
             double clear_at = std::isnan(p.clear_below) ? p.above : p.clear_below;
-            condition = tracker.condition ? !(v < clear_at) : v > p.above;
+            condition = was ? !(v < clear_at) : v > p.above;
           } else {
             double clear_at = std::isnan(p.clear_above) ? p.below : p.clear_above;
-            condition = tracker.condition ? !(v > clear_at) : v < p.below;
+            condition = was ? !(v > clear_at) : v < p.below;
           }
+          if (condition || existing != trackers_.end()) value = std::to_string(v);
         }
+        if (!condition && existing == trackers_.end()) {
+          // Nothing going on for this subject, as before: no state to keep.
+          if (rule.auto_resolve && active_.contains(key)) clear(key, now, out);
+          break;
+        }
+        Tracker& tracker = tracker_for(key);
+        whereabouts(tracker);
         bool rising = condition && !tracker.condition;
         tracker.condition = condition;
         tracker.last_value = value;
         tracker.last_evidence = event.id();
         if (!condition) {
           tracker.true_since.reset();
+          reindex_tracker(key, tracker);
           if (rule.auto_resolve && active_.contains(key)) clear(key, now, out);
+          forget_tracker_if_idle(key);
           break;
         }
         // true_since runs from the rising edge until the condition raises, so
@@ -200,9 +322,11 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
         bool held = tracker.true_since ? now - *tracker.true_since >= seconds(p.for_s) : active == active_.end();
         // A worse value (suspected -> detected) raises the standing alert's severity.
         bool worse = active != active_.end() && severity_of(rule, value) > active->second.alert.severity();
-        if ((!held && !worse) || !in_schedule(rule, now)) break;  // on_time() raises when the duration is reached
-        raise(key, tracker, event.id(), value, now, out);
-        tracker.true_since.reset();
+        if ((held || worse) && in_schedule(rule, now)) {
+          raise(key, tracker, event.id(), value, now, out);
+          tracker.true_since.reset();
+        }
+        reindex_tracker(key, tracker);  // else on_time() raises when the duration is reached
         break;
       }
     }
@@ -228,7 +352,12 @@ void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence
       alert.set_severity(severity);
       reason = "severity raised to " + v1::Severity_Name(severity);
     }
+    dirty_alerts_.insert(key);
     out.transitions.push_back(transition(active, alert.state(), "rule-engine", "rules", reason, now));
+    return;
+  }
+  if (active_.size() >= limits_.max_active_alerts) {
+    ++counters_.alerts_refused;
     return;
   }
 
@@ -248,13 +377,15 @@ void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence
   *alert.mutable_raised_time() = to_timestamp(now);
   alert.set_summary(rule.summary + (tracker.room.empty() ? "" : " in room " + tracker.room));
   if (!evidence.empty()) alert.add_evidence_event_ids(evidence);
-  auto [it, inserted] = active_.emplace(key, std::move(active));
+  add_alert(key, std::move(active));
+  ActiveAlert& added = active_.at(key);
   out.transitions.push_back(
-      transition(it->second, v1::ALERT_STATE_UNSPECIFIED, "rule-engine", "rules", "condition met", now));
+      transition(added, v1::ALERT_STATE_UNSPECIFIED, "rule-engine", "rules", "condition met", now));
   // The first rung starts at once: raising an alert means telling someone.
   if (!rule.ladder.empty()) {
-    it->second.next_step_at = now;
-    escalate(it->second, now, out);
+    added.next_step_at = now;
+    escalate(added, now, out);
+    reindex_alert(key, added);
   }
 }
 
@@ -307,89 +438,109 @@ void Engine::clear(const Key& key, WallTime now, Output& out) {
   v1::AlertState from = it->second.alert.state();
   it->second.alert.set_state(v1::ALERT_STATE_RESOLVED);
   out.transitions.push_back(transition(it->second, from, "rule-engine", "rules", "condition cleared", now));
-  active_.erase(it);
+  erase_alert(it);
 }
+
+// --- time ----------------------------------------------------------------------
 
 Output Engine::on_time(WallTime now) {
   Output out;
-  for (auto& [key, tracker] : trackers_) {
-    const Rule& rule = rules_.rules[key.first];
-    // Due exactly when next_wakeup() says: outside the rule's window, at the
-    // window's next start. A due time slept through (a restart) fires now even
-    // if the window has closed since; waiting for the next window would leave
-    // next_wakeup() in the past and the gateway waking in a loop.
-    auto due = pending(rule, parameters_for(rule, tracker.resident), tracker);
-    if (due && !in_schedule(rule, *due)) due = next_schedule_start(rule, *due);
-    if (!due || now < *due) continue;
-    if (rule.type == ConditionType::kAbsence) {
+  // Only what is due: the indexes are ordered by deadline. Entries are taken
+  // out as they fire and put back after the pass, so a deadline that does not
+  // move (defensive) waits for the next call instead of spinning here.
+  std::vector<Key> fired;
+  while (!due_index_.empty() && due_index_.begin()->first <= now) {
+    Key key = due_index_.begin()->second;
+    due_index_.erase(due_index_.begin());
+    auto it = trackers_.find(key);
+    if (it == trackers_.end()) continue;
+    Tracker& tracker = it->second;
+    tracker.indexed_due.reset();
+    dirty_trackers_.insert(key);
+    // A due time slept through (a restart) fires now even if the rule's
+    // window has closed since; waiting for the next window would leave the
+    // deadline in the past and the gateway waking in a loop.
+    if (rules_.rules[key.first].type == ConditionType::kAbsence) {
       tracker.absence_reported = true;
       raise(key, tracker, "", "", now, out);
     } else {
       raise(key, tracker, tracker.last_evidence, tracker.last_value, now, out);
       tracker.true_since.reset();  // this stretch of the condition has raised
     }
+    fired.push_back(std::move(key));
   }
-  for (auto& [key, active] : active_)
+  for (const Key& key : fired)
+    if (auto it = trackers_.find(key); it != trackers_.end()) reindex_tracker(key, it->second);
+
+  fired.clear();
+  while (!step_index_.empty() && step_index_.begin()->first <= now) {
+    Key key = step_index_.begin()->second;
+    step_index_.erase(step_index_.begin());
+    auto it = active_.find(key);
+    if (it == active_.end()) continue;
+    ActiveAlert& active = it->second;
+    active.indexed_step.reset();
     while (active.next_step_at && *active.next_step_at <= now) {
       auto before = active.next_step_at;
       escalate(active, now, out);
       if (active.next_step_at == before) break;  // defensive: never spin
     }
+    fired.push_back(std::move(key));
+  }
+  for (const Key& key : fired)
+    if (auto it = active_.find(key); it != active_.end()) reindex_alert(key, it->second);
   return out;
 }
+
+// --- people ----------------------------------------------------------------------
 
 Output Engine::acknowledge(const std::string& alert_id, const std::string& actor, const std::string& channel,
                            WallTime now) {
   Output out;
-  for (auto& [key, active] : active_) {
-    if (active.alert.id() != alert_id) continue;
-    v1::AlertState from = active.alert.state();
-    if (from == v1::ALERT_STATE_ACKNOWLEDGED) return out;  // the same ack twice is one transition
-    active.alert.set_state(v1::ALERT_STATE_ACKNOWLEDGED);
-    active.next_step_at.reset();  // the ladder stops here
-    out.transitions.push_back(transition(active, from, actor, channel, "acknowledged", now));
-    return out;
-  }
+  auto found = alert_keys_.find(alert_id);
+  if (found == alert_keys_.end()) return out;
+  Key key = found->second;
+  ActiveAlert& active = active_.at(key);
+  v1::AlertState from = active.alert.state();
+  if (from == v1::ALERT_STATE_ACKNOWLEDGED) return out;  // the same ack twice is one transition
+  active.alert.set_state(v1::ALERT_STATE_ACKNOWLEDGED);
+  active.next_step_at.reset();  // the ladder stops here
+  reindex_alert(key, active);
+  out.transitions.push_back(transition(active, from, actor, channel, "acknowledged", now));
   return out;
 }
 
 Output Engine::resolve(const std::string& alert_id, const std::string& actor, const std::string& channel,
                        WallTime now) {
   Output out;
-  for (auto it = active_.begin(); it != active_.end(); ++it) {
-    if (it->second.alert.id() != alert_id) continue;
-    v1::AlertState from = it->second.alert.state();
-    it->second.alert.set_state(v1::ALERT_STATE_RESOLVED);
-    out.transitions.push_back(transition(it->second, from, actor, channel, "resolved by hand", now));
-    active_.erase(it);
-    return out;
-  }
+  auto found = alert_keys_.find(alert_id);
+  if (found == alert_keys_.end()) return out;
+  auto it = active_.find(found->second);
+  v1::AlertState from = it->second.alert.state();
+  it->second.alert.set_state(v1::ALERT_STATE_RESOLVED);
+  out.transitions.push_back(transition(it->second, from, actor, channel, "resolved by hand", now));
+  erase_alert(it);
   return out;
 }
 
 std::optional<WallTime> Engine::next_wakeup() const {
   std::optional<WallTime> next;
-  for (const auto& [key, active] : active_)
-    if (active.next_step_at) earliest(next, *active.next_step_at);
-  for (const auto& [key, tracker] : trackers_) {
-    const Rule& rule = rules_.rules[key.first];
-    auto due = pending(rule, parameters_for(rule, tracker.resident), tracker);
-    if (due && !in_schedule(rule, *due)) due = next_schedule_start(rule, *due);
-    if (due) earliest(next, *due);
-  }
+  if (!due_index_.empty()) next = due_index_.begin()->first;
+  if (!step_index_.empty() && (!next || step_index_.begin()->first < *next)) next = step_index_.begin()->first;
   return next;
 }
 
 std::vector<v1::Alert> Engine::active_alerts() const {
   std::vector<v1::Alert> out;
+  out.reserve(active_.size());
   for (const auto& [key, active] : active_) out.push_back(active.alert);
   return out;
 }
 
 std::optional<v1::Alert> Engine::find_alert(const std::string& alert_id) const {
-  for (const auto& [key, active] : active_)
-    if (active.alert.id() == alert_id) return active.alert;
-  return std::nullopt;
+  auto found = alert_keys_.find(alert_id);
+  if (found == alert_keys_.end()) return std::nullopt;
+  return active_.at(found->second).alert;
 }
 
 v1::AlertTransition Engine::transition(const ActiveAlert& active, v1::AlertState from, const std::string& actor,
@@ -408,82 +559,168 @@ v1::AlertTransition Engine::transition(const ActiveAlert& active, v1::AlertState
   return t;
 }
 
-std::string Engine::snapshot() const {
-  using nlohmann::json;
-  json trackers = json::array(), alerts = json::array();
-  for (const auto& [key, t] : trackers_) {
-    json hits = json::array();
-    for (auto h : t.hits) hits.push_back(to_ms(h));
-    trackers.push_back({{"rule", rules_.rules[key.first].id},
-                        {"subject", key.second},
-                        {"condition", t.condition},
-                        {"true_since", t.true_since ? json(to_ms(*t.true_since)) : json()},
-                        {"hits", hits},
-                        {"last_seen", t.last_seen ? json(to_ms(*t.last_seen)) : json()},
-                        {"absence_reported", t.absence_reported},
-                        {"last_value", t.last_value},
-                        {"last_evidence", t.last_evidence},
-                        {"device", t.device},
-                        {"resident", t.resident},
-                        {"room", t.room},
-                        {"bed", t.bed}});
-  }
-  for (const auto& [key, a] : active_)
-    alerts.push_back({{"rule", rules_.rules[key.first].id},
-                      {"subject", key.second},
-                      {"alert", alert_json(a.alert)},
-                      {"next_step_at", a.next_step_at ? json(to_ms(*a.next_step_at)) : json()}});
-  return json{{"version", 1}, {"trackers", trackers}, {"alerts", alerts}}.dump(-1, ' ', false,
-                                                                               json::error_handler_t::replace);
+// --- persistence -------------------------------------------------------------------
+
+namespace {
+
+using nlohmann::json;
+
+json optional_ms(const std::optional<WallTime>& t) {
+  return t ? json(to_ms(*t)) : json();
 }
 
-void Engine::restore(const std::string& text) {
-  using nlohmann::json;
-  auto doc = json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.is_object() || doc["version"] != 1)
-    throw RuleError("rule engine snapshot is unreadable");
-  auto rule_index = [&](const std::string& id) -> std::optional<std::size_t> {
-    for (std::size_t i = 0; i < rules_.rules.size(); ++i)
-      if (rules_.rules[i].id == id) return i;
-    return std::nullopt;  // the rule was removed from the file since: its state goes with it
-  };
-  // Built aside and swapped in at the end: a snapshot that fails half-way
-  // leaves the engine as it was.
+std::optional<WallTime> read_optional_ms(const json& j) {
+  if (j.is_null()) return std::nullopt;
+  return from_ms(j.get<long long>());
+}
+
+std::string dump(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::string Engine::tracker_text(const Tracker& t) const {
+  json hits = json::array();
+  for (auto h : t.hits) hits.push_back(to_ms(h));
+  return dump({{"condition", t.condition},
+               {"true_since", optional_ms(t.true_since)},
+               {"hits", hits},
+               {"last_seen", optional_ms(t.last_seen)},
+               {"absence_reported", t.absence_reported},
+               {"last_value", t.last_value},
+               {"last_evidence", t.last_evidence},
+               {"device", t.device},
+               {"resident", t.resident},
+               {"room", t.room},
+               {"bed", t.bed}});
+}
+
+std::string Engine::alert_text(const ActiveAlert& a) const {
+  return dump({{"alert", alert_json(a.alert)}, {"next_step_at", optional_ms(a.next_step_at)}});
+}
+
+std::vector<StateRow> Engine::take_changes() {
+  std::vector<StateRow> rows;
+  rows.reserve(dirty_trackers_.size() + dirty_alerts_.size());
+  for (const Key& key : dirty_trackers_) {
+    auto it = trackers_.find(key);
+    rows.push_back({StateRow::Table::kTracker, rules_.rules[key.first].id, key.second,
+                    it == trackers_.end() ? std::string() : tracker_text(it->second)});
+  }
+  for (const Key& key : dirty_alerts_) {
+    auto it = active_.find(key);
+    rows.push_back({StateRow::Table::kAlert, rules_.rules[key.first].id, key.second,
+                    it == active_.end() ? std::string() : alert_text(it->second)});
+  }
+  dirty_trackers_.clear();
+  dirty_alerts_.clear();
+  return rows;
+}
+
+std::vector<StateRow> Engine::all_rows() const {
+  std::vector<StateRow> rows;
+  for (const auto& [key, t] : trackers_)
+    rows.push_back({StateRow::Table::kTracker, rules_.rules[key.first].id, key.second, tracker_text(t)});
+  for (const auto& [key, a] : active_)
+    rows.push_back({StateRow::Table::kAlert, rules_.rules[key.first].id, key.second, alert_text(a)});
+  return rows;
+}
+
+void Engine::restore_rows(const std::vector<StateRow>& rows) {
+  std::unordered_map<std::string, std::size_t> rule_index;
+  for (std::size_t i = 0; i < rules_.rules.size(); ++i) rule_index.emplace(rules_.rules[i].id, i);
+  // Built aside and swapped in at the end: rows that fail half-way leave the
+  // engine as it was.
   std::map<Key, Tracker> trackers;
   std::map<Key, ActiveAlert> alerts;
   try {
-    for (const auto& t : doc.at("trackers")) {
-      auto index = rule_index(t.at("rule").get<std::string>());
-      if (!index) continue;
-      Tracker& tracker = trackers[{*index, t.at("subject").get<std::string>()}];
-      tracker.condition = t.at("condition").get<bool>();
-      if (!t.at("true_since").is_null()) tracker.true_since = from_ms(t.at("true_since").get<long long>());
-      for (const auto& h : t.at("hits")) tracker.hits.push_back(from_ms(h.get<long long>()));
-      if (!t.at("last_seen").is_null()) tracker.last_seen = from_ms(t.at("last_seen").get<long long>());
-      tracker.absence_reported = t.at("absence_reported").get<bool>();
-      tracker.last_value = t.at("last_value").get<std::string>();
-      tracker.last_evidence = t.at("last_evidence").get<std::string>();
-      tracker.device = t.at("device").get<std::string>();
-      tracker.resident = t.at("resident").get<std::string>();
-      tracker.room = t.at("room").get<std::string>();
-      tracker.bed = t.at("bed").get<std::string>();
+    for (const StateRow& row : rows) {
+      auto index = rule_index.find(row.rule);
+      if (index == rule_index.end()) continue;  // the rule was removed since: its state goes with it
+      Key key{index->second, row.subject};
+      auto doc = json::parse(row.state);
+      if (row.table == StateRow::Table::kTracker) {
+        Tracker& tracker = trackers[key];
+        tracker.condition = doc.at("condition").get<bool>();
+        tracker.true_since = read_optional_ms(doc.at("true_since"));
+        for (const auto& h : doc.at("hits")) tracker.hits.push_back(from_ms(h.get<long long>()));
+        tracker.last_seen = read_optional_ms(doc.at("last_seen"));
+        tracker.absence_reported = doc.at("absence_reported").get<bool>();
+        tracker.last_value = doc.at("last_value").get<std::string>();
+        tracker.last_evidence = doc.at("last_evidence").get<std::string>();
+        tracker.device = doc.at("device").get<std::string>();
+        tracker.resident = doc.at("resident").get<std::string>();
+        tracker.room = doc.at("room").get<std::string>();
+        tracker.bed = doc.at("bed").get<std::string>();
+      } else {
+        ActiveAlert active;
+        active.rule = &rules_.rules[index->second];
+        if (!google::protobuf::util::JsonStringToMessage(doc.at("alert").get<std::string>(), &active.alert).ok())
+          throw RuleError("rule engine state holds an unreadable alert");
+        active.next_step_at = read_optional_ms(doc.at("next_step_at"));
+        if (active.rule->ladder.empty() || !rules_.ladders.contains(active.rule->ladder)) active.next_step_at.reset();
+        alerts.insert_or_assign(key, std::move(active));
+      }
     }
-    for (const auto& a : doc.at("alerts")) {
-      auto index = rule_index(a.at("rule").get<std::string>());
-      if (!index) continue;
-      ActiveAlert active;
-      active.rule = &rules_.rules[*index];
-      if (!google::protobuf::util::JsonStringToMessage(a.at("alert").get<std::string>(), &active.alert).ok())
-        throw RuleError("rule engine snapshot holds an unreadable alert");
-      if (!a.at("next_step_at").is_null()) active.next_step_at = from_ms(a.at("next_step_at").get<long long>());
-      if (active.rule->ladder.empty() || !rules_.ladders.contains(active.rule->ladder)) active.next_step_at.reset();
-      alerts.emplace(Key{*index, a.at("subject").get<std::string>()}, std::move(active));
+  } catch (const json::exception& error) {
+    throw RuleError(std::string("rule engine state is unreadable: ") + error.what());
+  }
+  trackers_ = std::move(trackers);
+  active_ = std::move(alerts);
+  recency_.clear();
+  due_index_.clear();
+  step_index_.clear();
+  alert_keys_.clear();
+  for (auto& [key, tracker] : trackers_) {
+    recency_.push_back(key);
+    tracker.recency = std::prev(recency_.end());
+    reindex_tracker(key, tracker);
+  }
+  for (auto& [key, active] : active_) {
+    alert_keys_[active.alert.id()] = key;
+    reindex_alert(key, active);
+  }
+  dirty_trackers_.clear();
+  dirty_alerts_.clear();
+}
+
+std::string Engine::snapshot() const {
+  json trackers = json::array(), alerts = json::array();
+  for (const StateRow& row : all_rows()) {
+    json entry = {{"rule", row.rule}, {"subject", row.subject}, {"state", json::parse(row.state)}};
+    (row.table == StateRow::Table::kTracker ? trackers : alerts).push_back(std::move(entry));
+  }
+  return dump(json{{"version", 2}, {"trackers", trackers}, {"alerts", alerts}});
+}
+
+void Engine::restore(const std::string& text) {
+  auto doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("version"))
+    throw RuleError("rule engine snapshot is unreadable");
+  std::vector<StateRow> rows;
+  try {
+    const int version = doc.at("version").get<int>();
+    if (version != 1 && version != 2)
+      throw RuleError("rule engine snapshot has unknown version " + std::to_string(version));
+    for (auto table : {StateRow::Table::kTracker, StateRow::Table::kAlert}) {
+      for (const auto& entry : doc.at(table == StateRow::Table::kTracker ? "trackers" : "alerts")) {
+        StateRow row{table, entry.at("rule").get<std::string>(), entry.at("subject").get<std::string>(), {}};
+        if (version == 2) {
+          row.state = dump(entry.at("state"));
+        } else {  // version 1, whole-state snapshots of earlier gateways: fields beside rule and subject
+          json state = entry;
+          state.erase("rule");
+          state.erase("subject");
+          row.state = dump(state);
+        }
+        rows.push_back(std::move(row));
+      }
     }
   } catch (const json::exception& error) {
     throw RuleError(std::string("rule engine snapshot is unreadable: ") + error.what());
   }
-  trackers_ = std::move(trackers);
-  active_ = std::move(alerts);
+  restore_rows(rows);
 }
 
 }  // namespace eg::rules

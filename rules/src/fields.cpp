@@ -142,7 +142,7 @@ const std::map<std::string, WordField>& words() {
       {"device_health.condition",
        {v1::EVENT_KIND_DEVICE_HEALTH,
         {"online", "offline", "battery_low", "battery_ok", "tamper", "tamper_cleared", "silent", "left_network",
-         "disk_low", "disk_ok", "operator_link_down", "operator_link_up"},
+         "disk_low", "disk_ok", "operator_link_down", "operator_link_up", "store_failed", "store_ok"},
         [](const Event& e) -> std::optional<std::string> {
           if (!e.has_device_health()) return std::nullopt;
           switch (e.device_health().condition()) {
@@ -170,6 +170,10 @@ const std::map<std::string, WordField>& words() {
               return "operator_link_down";
             case v1::DeviceHealthPayload::CONDITION_OPERATOR_LINK_UP:
               return "operator_link_up";
+            case v1::DeviceHealthPayload::CONDITION_STORE_FAILED:
+              return "store_failed";
+            case v1::DeviceHealthPayload::CONDITION_STORE_OK:
+              return "store_ok";
             default:
               return std::nullopt;
           }

@@ -1137,7 +1137,7 @@ TEST_CASE("restore rejects text that is not a snapshot and leaves the engine as 
   CHECK_THROWS_AS(engine.restore("not json"), eg::rules::RuleError);
   CHECK_THROWS_AS(engine.restore("[]"), eg::rules::RuleError);
   CHECK_THROWS_AS(engine.restore("42"), eg::rules::RuleError);
-  CHECK_THROWS_AS(engine.restore(R"({"version": 2, "trackers": [], "alerts": []})"), eg::rules::RuleError);
+  CHECK_THROWS_AS(engine.restore(R"({"version": 3, "trackers": [], "alerts": []})"), eg::rules::RuleError);
   CHECK_THROWS_AS(engine.restore(R"({"version": 1, "trackers": [{"rule": "fall"}], "alerts": []})"),
                   eg::rules::RuleError);
   CHECK_THROWS_AS(engine.restore(R"({"version": 1, "trackers": [], "alerts": [{"rule": "fall", "subject": "ann",

@@ -34,6 +34,13 @@ class AckingSubscriber {
     std::string password;
     int keep_alive_s = 30;
     std::vector<std::string> filters;  // subscribed at QoS 1
+    // Off: the broker keeps our queue while we are away (the durable
+    // ingest). On: a throw-away session that sees only what is published
+    // while it is connected (the memory-only alarm path while the store fails).
+    bool clean_session = false;
+    // A larger packet is never buffered: its first bytes tell the topic and
+    // packet id, the rest is skipped, and it is acknowledged and reported.
+    std::size_t max_packet_bytes = 256 * 1024;
     std::chrono::milliseconds backoff_min{200};
     std::chrono::milliseconds backoff_max{10'000};
   };
@@ -42,6 +49,8 @@ class AckingSubscriber {
   // connection is dropped instead of acknowledging the wrong packet.
   using MessageHandler = std::function<void(InboundMessage message, std::uint64_t ack_token)>;
   using ConnectionHandler = std::function<void(bool connected)>;
+  // A packet over max_packet_bytes was dropped: topic (if it could be read) and its size.
+  using OversizeHandler = std::function<void(const std::string& topic, std::size_t bytes)>;
 
   AckingSubscriber(boost::asio::io_context& io, Options options);
   ~AckingSubscriber();
@@ -49,6 +58,7 @@ class AckingSubscriber {
   AckingSubscriber& operator=(const AckingSubscriber&) = delete;
 
   void on_message(MessageHandler handler);
+  void on_oversize(OversizeHandler handler);
   // true once connected and subscribed; false on loss (it reconnects itself).
   void on_connection(ConnectionHandler handler);
   void start();

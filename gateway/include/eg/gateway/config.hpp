@@ -39,6 +39,9 @@ struct BrokerConfig {
 struct LocalBrokerConfig : BrokerConfig {
   // Extra filters to subscribe beyond each driver route's own.
   std::vector<std::string> topics;
+  // A larger MQTT packet is dropped unread (counted, its topic kept as a dead
+  // letter): no publisher can make the gateway buffer more.
+  std::size_t max_packet_kb = 256;
 };
 
 struct UpstreamBrokerConfig : BrokerConfig {
@@ -150,6 +153,11 @@ struct GatewayConfig {
   double max_database_mb = 1024;
   int retention_days = 7;
   double min_free_disk_mb = 200;  // below: a gateway-health event (disk_low)
+  // Untrusted input cannot grow the gateway without bound: dead letters are
+  // pruned to this many (and to retention_days); per-device state for
+  // devices outside the registry is capped, least recently heard forgotten.
+  std::size_t max_dead_letters = 10'000;
+  std::size_t max_tracked_devices = 20'000;
 };
 
 // Reads and validates `path`. Throws ConfigError with "file:line:col: reason".

@@ -8,6 +8,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -23,6 +24,10 @@ struct InboundMessage {
   std::string payload;
   bool retained = false;
   int qos = 0;
+  // The broker says it may have sent this before (a redelivery after a lost
+  // connection); with the packet id it identifies the copy.
+  bool dup = false;
+  std::uint16_t packet_id = 0;
 };
 
 struct LastWill {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "eg/common/clock.hpp"
+#include "eg/rules/engine.hpp"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -59,7 +60,7 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   // Highest sequence ever stored (0 for a new database).
   std::uint64_t last_sequence();
@@ -67,8 +68,13 @@ class Store {
   // default) or "alert" (AlertTransition, kept as the alerts' audit trail).
   // `routine`: a reading that may be dropped, oldest first, to keep the store
   // under its size cap (vitals, presence); alerts and safety events never are.
+  // `source_key`: identity of the broker message it came from, to recognise
+  // a redelivered copy (recent_source_keys).
   void append_event(std::uint64_t sequence, std::string_view event_id, std::string_view payload, WallTime received,
-                    std::string_view leaf = "event", bool routine = false);
+                    std::string_view leaf = "event", bool routine = false,
+                    std::optional<std::int64_t> source_key = std::nullopt);
+  // Source keys of the last `rows` rows, oldest first.
+  std::vector<std::int64_t> recent_source_keys(std::size_t rows);
   // Undelivered rows of one lane (`leaf`) with after < sequence <= up_to, in
   // sequence order, at most `limit`: the upstream drain reads the outbox here.
   std::vector<OutboxRow> undelivered(std::string_view leaf, std::uint64_t after, std::uint64_t up_to,
@@ -77,12 +83,19 @@ class Store {
   std::optional<WallTime> oldest_undelivered();
   // Rows with sequence >= from, in order, at most `limit` (re-send on request).
   std::vector<OutboxRow> rows_from(std::uint64_t from, std::size_t limit);
-  // The rule engine's state, one row, replaced on each save.
+  // The rule engine's state: the rows it changed, in the current group.
+  void save_engine_rows(const std::vector<rules::StateRow>& rows);
+  std::vector<rules::StateRow> load_engine_rows();
+  // Every row afresh (after a lost group, whose changes are unknown).
+  void replace_engine_rows(const std::vector<rules::StateRow>& rows);
+  // Whole-state snapshot of gateways before schema 5, read once to migrate.
   void save_engine_state(std::string_view snapshot);
   std::optional<std::string> load_engine_state();
+  void delete_engine_snapshot();
   void mark_delivered(std::uint64_t sequence);
   // The platform asked for everything from `sequence` again.
   void mark_undelivered_from(std::uint64_t sequence);
+  // Kept in memory (counted once), so asking is free.
   std::uint64_t undelivered_count();
   // Operator (DC-09) messages not yet acknowledged by a receiver, oldest first.
   std::int64_t add_operator_message(std::string_view meta, std::string_view alert);
@@ -90,11 +103,17 @@ class Store {
   std::vector<StoredOperatorMessage> operator_messages();
 
   void add_dead_letter(const DeadLetter& letter);
+  // Keeps the newest `keep` dead letters and none older than `cutoff`.
+  std::uint64_t prune_dead_letters(std::size_t keep, WallTime cutoff);
   std::vector<DeadLetter> dead_letters(std::size_t limit);
 
   // Commits the open write transaction, if any, fsynced (synchronous=FULL):
   // once committed, a row survives a crash of the process and power loss.
   void flush();
+  // Ends a group whose write or commit failed: nothing of it is kept.
+  void rollback();
+  // A small write and commit; throws StoreError while the database cannot take writes.
+  void probe();
 
   // --- size and retention ---
   // Bytes in use by live pages (the file keeps freed pages for reuse).
@@ -127,6 +146,8 @@ class Store {
   void step_done(sqlite3_stmt* statement);
   [[noreturn]] void fail(const std::string& what);
   void migrate();
+  std::uint64_t count_undelivered();
+  void adjust_undelivered(std::int64_t delta);
 
   std::string path_;
   std::unique_ptr<sqlite3, DatabaseDeleter> db_;
@@ -136,6 +157,9 @@ class Store {
   Statement insert_dead_letter_;
   Statement save_engine_state_;
   Statement select_undelivered_;
+  Statement upsert_tracker_, delete_tracker_, upsert_alert_, delete_alert_;
+  std::optional<std::uint64_t> undelivered_;            // including the open group
+  std::optional<std::uint64_t> committed_undelivered_;  // as of the last commit
 };
 
 }  // namespace eg::gateway

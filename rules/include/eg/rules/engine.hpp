@@ -3,12 +3,21 @@
 // needs waking. It owns no timer and reads no clock, so tests run hours of
 // escalation in microseconds and a replay gives byte-identical transitions.
 // Single-threaded: the gateway calls it from its loop only.
+//
+// Cost per event does not depend on how many devices, rules or alerts exist:
+// rules are indexed by the event kind they watch, pending deadlines live in
+// ordered indexes updated only for the trackers an event touches, and the
+// state is persisted as the rows that changed (take_changes), not as a
+// snapshot of everything.
 #pragma once
 
 #include <deque>
+#include <list>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "eg/common/clock.hpp"
@@ -29,9 +38,35 @@ struct Output {
   bool empty() const { return transitions.empty() && deliveries.empty(); }
 };
 
+// One persisted piece of engine state: a tracker (per rule and subject) or an
+// active alert. `state` is the engine's own text; empty in a change means the
+// row is gone.
+struct StateRow {
+  enum class Table { kTracker, kAlert };
+  Table table = Table::kTracker;
+  std::string rule;
+  std::string subject;
+  std::string state;
+};
+
+// Bounds on what untrusted input can make the engine hold.
+struct Limits {
+  // Trackers beyond this evict the least recently touched one that has no
+  // active alert (its partial count or duration is forgotten, counted).
+  std::size_t max_trackers = 50'000;
+  // Alerts beyond this are refused (counted): an attacker inventing devices
+  // must not exhaust memory; 10,000 open alerts is no longer a care home.
+  std::size_t max_active_alerts = 10'000;
+};
+
+struct EngineCounters {
+  std::uint64_t trackers_evicted = 0;
+  std::uint64_t alerts_refused = 0;
+};
+
 class Engine {
  public:
-  Engine(RuleSet rules, std::string gateway_id);
+  Engine(RuleSet rules, std::string gateway_id, Limits limits = {});
   // Active alerts point into the engine's own rules: copying would dangle.
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -44,43 +79,67 @@ class Engine {
   Output acknowledge(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now);
   Output resolve(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now);
 
-  // The earliest time on_time() has work; nullopt when nothing is pending.
+  // The earliest time on_time() has work; nullopt when nothing is pending. O(1).
   std::optional<WallTime> next_wakeup() const;
 
   std::vector<eldercare::v1::Alert> active_alerts() const;
+  std::size_t active_count() const { return active_.size(); }
   // The alert as it stands now, if it is still active.
   std::optional<eldercare::v1::Alert> find_alert(const std::string& alert_id) const;
   std::size_t tracked_subjects() const { return trackers_.size(); }
+  const EngineCounters& counters() const { return counters_; }
 
-  // The whole mutable state as text (JSON), to persist after each change and
-  // restore at start: alerts resume at their step with their deadlines, and
-  // absence rules count the time the daemon was down.
+  // The rows changed since the last call (trackers and alerts touched), to be
+  // written in the same transaction as the events that changed them.
+  std::vector<StateRow> take_changes();
+  bool has_changes() const { return !dirty_trackers_.empty() || !dirty_alerts_.empty(); }
+  // Every row, as after a full save (tests, migration from a snapshot).
+  std::vector<StateRow> all_rows() const;
+  // Replaces the state with the rows of an earlier run: alerts resume at
+  // their step with their deadlines, absence rules count the downtime. Rows
+  // of rules that no longer exist are dropped. Throws RuleError on a row it
+  // cannot read; the engine is then unchanged.
+  void restore_rows(const std::vector<StateRow>& rows);
+
+  // The whole mutable state as one text (JSON): tests and tools compare it.
   std::string snapshot() const;
   // Throws RuleError if the text is not a snapshot of this engine's rules.
   void restore(const std::string& snapshot);
 
  private:
-  struct Tracker {                            // one per (rule, subject)
-    bool condition = false;                   // threshold/match state (with hysteresis)
-    std::optional<WallTime> true_since;       // for durations
-    std::deque<WallTime> hits;                // for counts
-    std::optional<WallTime> last_seen;        // for absence
-    std::string device, resident, room, bed;  // the subject's latest whereabouts
+  using Key = std::pair<std::size_t, std::string>;  // rule index, subject
+  struct Tracker {                                  // one per (rule, subject)
+    bool condition = false;                         // threshold/match state (with hysteresis)
+    std::optional<WallTime> true_since;             // for durations
+    std::deque<WallTime> hits;                      // for counts
+    std::optional<WallTime> last_seen;              // for absence
+    std::string device, resident, room, bed;        // the subject's latest whereabouts
     bool absence_reported = false;
-    std::string last_value;     // for a raise when a duration is reached in on_time()
-    std::string last_evidence;  // the event id that last made the condition true
+    std::string last_value;               // for a raise when a duration is reached in on_time()
+    std::string last_evidence;            // the event id that last made the condition true
+    std::optional<WallTime> indexed_due;  // its entry in due_index_
+    std::list<Key>::iterator recency;     // its place in recency_
   };
   struct ActiveAlert {
     eldercare::v1::Alert alert;
     std::optional<WallTime> next_step_at;
+    std::optional<WallTime> indexed_step;  // its entry in step_index_
     const Rule* rule = nullptr;
   };
-  using Key = std::pair<std::size_t, std::string>;  // rule index, subject
 
   bool applies(const Rule& rule, const eldercare::v1::SensorEvent& event) const;
-  Parameters parameters_for(const Rule& rule, const std::string& resident) const;
+  const Parameters& parameters_for(std::size_t rule, const std::string& resident) const;
   bool in_schedule(const Rule& rule, WallTime t) const;
   std::optional<WallTime> next_schedule_start(const Rule& rule, WallTime t) const;
+  std::optional<WallTime> due_of(std::size_t rule, const Tracker& tracker) const;
+
+  Tracker& tracker_for(const Key& key);
+  void reindex_tracker(const Key& key, Tracker& tracker);
+  void forget_tracker_if_idle(const Key& key);
+  void erase_tracker(std::map<Key, Tracker>::iterator it);
+  void reindex_alert(const Key& key, ActiveAlert& active);
+  void erase_alert(std::map<Key, ActiveAlert>::iterator it);
+  void add_alert(const Key& key, ActiveAlert active);
 
   void raise(const Key& key, Tracker& tracker, const std::string& evidence, std::string value, WallTime now,
              Output& out);
@@ -89,11 +148,24 @@ class Engine {
   eldercare::v1::AlertTransition transition(const ActiveAlert& active, eldercare::v1::AlertState from,
                                             const std::string& actor, const std::string& channel,
                                             const std::string& reason, WallTime now) const;
+  std::string tracker_text(const Tracker& tracker) const;
+  std::string alert_text(const ActiveAlert& active) const;
 
   RuleSet rules_;
   std::string gateway_id_;
+  Limits limits_;
+  EngineCounters counters_;
+  // Rule indexes per EventKind value: the rules an event of that kind may touch.
+  std::vector<std::vector<std::size_t>> rules_by_kind_;
+  // Resident -> parameters per rule index, with that resident's overrides.
+  std::unordered_map<std::string, std::vector<Parameters>> resident_parameters_;
   std::map<Key, Tracker> trackers_;
+  std::list<Key> recency_;  // least recently touched tracker first
   std::map<Key, ActiveAlert> active_;
+  std::unordered_map<std::string, Key> alert_keys_;  // alert id -> key
+  std::set<std::pair<WallTime, Key>> due_index_;     // tracker deadlines
+  std::set<std::pair<WallTime, Key>> step_index_;    // escalation deadlines
+  std::set<Key> dirty_trackers_, dirty_alerts_;
 };
 
 }  // namespace eg::rules
