@@ -14,6 +14,8 @@ class AiOnTheEdgeDriver final : public Driver {
   std::vector<std::string> topic_filters() const override { return {main_topic_ + "/#"}; }
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   DecodeResult decode_value(const Message& message, std::string_view number);
   DecodeResult decode_connection(const Message& message);

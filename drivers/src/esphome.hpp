@@ -17,6 +17,8 @@ class EsphomeDriver final : public Driver {
   std::vector<std::string> topic_filters() const override;
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   DecodeResult decode_status(const Message& message, std::string_view node);
   DecodeResult decode_entity(const Message& message, std::string_view node, std::string_view component,

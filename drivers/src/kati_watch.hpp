@@ -15,6 +15,8 @@ class KatiWatchDriver final : public Driver {
   std::vector<std::string> topic_filters() const override { return {base_topic_ + "/#"}; }
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   std::string base_topic_;
   std::chrono::minutes local_utc_offset_;

@@ -84,6 +84,8 @@ class MappedJsonDriver final : public Driver {
     return Events{std::move(event)};
   }
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   static std::string topic_level(std::string_view topic, int level) {
     for (int i = 0; i < level; ++i) {

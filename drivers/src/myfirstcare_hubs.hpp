@@ -18,6 +18,8 @@ class QubeVitalDriver final : public Driver {
   std::vector<std::string> topic_filters() const override { return {topic_}; }
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   std::string topic_;
   StateCache cache_;
@@ -30,6 +32,8 @@ class Ava4Driver final : public Driver {
   std::string_view name() const override { return "ava4"; }
   std::vector<std::string> topic_filters() const override { return {status_topic_, readings_pub_, readings_sub_}; }
   DecodeResult decode(const Message& message) override;
+
+  void forget_state() override { cache_.clear(); }
 
  private:
   std::string status_topic_;

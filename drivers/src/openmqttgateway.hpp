@@ -16,6 +16,8 @@ class OpenMqttGatewayDriver final : public Driver {
   }
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   DecodeResult decode_ble(const Message& message, std::string_view mac_from_topic);
   DecodeResult decode_lwt(const Message& message, std::string_view gateway);

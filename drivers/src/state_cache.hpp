@@ -16,6 +16,7 @@ class StateCache {
   bool changed(std::string_view device, std::string_view aspect, std::string signature);
   void forget_device(std::string_view device);
   std::size_t size() const { return values_.size(); }
+  void clear() { values_.clear(); }
   static constexpr std::size_t kMaxEntries = 50'000;
 
  private:

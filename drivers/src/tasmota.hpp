@@ -19,6 +19,8 @@ class TasmotaDriver final : public Driver {
   std::vector<std::string> topic_filters() const override;
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   DecodeResult decode_lwt(const Message& message, std::string_view tasmota_topic);
   DecodeResult decode_state(const Message& message, std::string_view tasmota_topic);

@@ -16,6 +16,8 @@ class WmbusmetersDriver final : public Driver {
   std::vector<std::string> topic_filters() const override { return {base_topic_ + "/#"}; }
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   // What a smoke detector's last telegram said about its alarm history.
   struct SmokeHistory {

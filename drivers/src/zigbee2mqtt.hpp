@@ -14,6 +14,8 @@ class Zigbee2MqttDriver final : public Driver {
   std::vector<std::string> topic_filters() const override { return {base_topic_ + "/#"}; }
   DecodeResult decode(const Message& message) override;
 
+  void forget_state() override { cache_.clear(); }
+
  private:
   DecodeResult decode_device_state(const Message& message, std::string_view device);
   DecodeResult decode_availability(const Message& message, std::string_view device);

@@ -815,6 +815,9 @@ struct Gateway::Impl {
     }
     group_own.clear();
     rewrite_engine_state = alerting != nullptr;  // its changed rows went with the group
+    // The drivers remember the values of the lost group as reported: the
+    // broker's copies must count as news again, or they would yield nothing.
+    router.forget_state();
     metrics.set("store_writable", 0);
     if (!first) return;
     spdlog::error(
@@ -873,6 +876,7 @@ struct Gateway::Impl {
     metrics.add("store_recoveries_total");
     store_error.clear();
     if (forwarder) forwarder->committed(committed_sequence);
+    router.forget_state();  // what the memory-only path decoded comes again, to be stored
     end_memory_only_ingest();
     store_health_event(true);
     if (upstream && upstream->connected()) publish_status();

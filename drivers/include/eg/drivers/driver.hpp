@@ -56,6 +56,10 @@ class Driver {
   // where known, received_time, driver and source_topic; the gateway adds id,
   // sequence and the registry's resident/room/bed.
   virtual DecodeResult decode(const Message& message) = 0;
+  // Forgets what it remembers to report only changes: the next message of
+  // each device counts as news. The gateway calls it when events it decoded
+  // were not stored (a failed commit) and the broker will send them again.
+  virtual void forget_state() {}
 };
 
 }  // namespace eg::drivers

@@ -27,6 +27,10 @@ class Router {
   DecodeResult decode(const Message& message) const;
 
   std::vector<std::string> filters() const;
+  // Every driver forgets its change-detection memory (Driver::forget_state).
+  void forget_state() {
+    for (auto& driver : drivers_) driver->forget_state();
+  }
 
  private:
   struct Route {
