@@ -23,6 +23,7 @@
 #include "forwarder.hpp"
 #include "http_endpoint.hpp"
 #include "rate_limited_log.hpp"
+#include "redelivery_filter.hpp"
 #include "silence_watch.hpp"
 #include "uuid.hpp"
 
@@ -42,23 +43,14 @@ google::protobuf::Timestamp to_timestamp(WallTime t) {
       std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
 }
 
-// FNV-1a: the identity of a broker message for recognising a redelivered
-// copy. Not a defence against forgery (issue of authentication, elsewhere).
 std::int64_t message_key(const InboundMessage& m) {
-  std::uint64_t h = 1469598103934665603ull;
-  auto mix = [&](std::string_view bytes) {
-    for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
-    h = (h ^ 0xff) * 1099511628211ull;  // a separator, so ("ab","c") != ("a","bc")
-  };
-  mix(m.topic);
-  mix(m.payload);
-  mix(std::string_view(reinterpret_cast<const char*>(&m.packet_id), sizeof m.packet_id));
-  return static_cast<std::int64_t>(h & 0x7fffffffffffffffull);
+  return RedeliveryFilter::key(m.packet_id, m.topic, m.payload);
 }
 
+// The same message by content alone (the memory-only path and the durable
+// session number their copies differently).
 std::uint64_t content_hash(const InboundMessage& m) {
-  InboundMessage copy{m.topic, m.payload};
-  return static_cast<std::uint64_t>(message_key(copy));
+  return static_cast<std::uint64_t>(RedeliveryFilter::key(0, m.topic, m.payload));
 }
 
 std::string printable(std::string_view bytes, std::size_t limit = 120) {
@@ -102,7 +94,7 @@ struct Gateway::Impl {
     started = clock.wall_now();
     store = std::make_unique<Store>(config.database);
     last_sequence = committed_sequence = store->last_sequence();
-    for (auto key : store->recent_source_keys(kRecentKeys)) remember_key(key);
+    for (auto key : store->recent_source_keys(kRecentKeys)) stored_messages.remember(key);
     if (pending_rules) {
       alerting = std::make_unique<Alerting>(
           io, std::move(*pending_rules), config, clock, metrics,
@@ -349,7 +341,7 @@ struct Gateway::Impl {
     std::optional<std::int64_t> source_key;
     if (ack_token != 0) {
       source_key = message_key(message);
-      if (message.dup && recent_keys.contains(*source_key)) {
+      if (message.dup && stored_messages.contains(*source_key)) {
         // A copy of a message already stored (the broker never saw our
         // PUBACK: a crash, a lost connection): acknowledge, keep nothing.
         metrics.add("duplicates_dropped_total");
@@ -377,7 +369,7 @@ struct Gateway::Impl {
     metrics.add("messages_received_total");
     auto events = decode(message, now);
     if (source_key) {
-      remember_key(*source_key);
+      stored_messages.remember(*source_key);
       group_keys.push_back(*source_key);
     }
     for (auto& event : events)
@@ -804,7 +796,7 @@ struct Gateway::Impl {
     store->rollback();
     metrics.add("acks_withheld_total", pending_acks.size());
     pending_acks.clear();
-    for (auto key : group_keys) forget_key(key);
+    for (auto key : group_keys) stored_messages.forget(key);
     group_keys.clear();
     last_sequence = committed_sequence;
     // The gateway's own rows of the lost group go back to memory, ahead of
@@ -897,20 +889,6 @@ struct Gateway::Impl {
     forward_event(std::move(event), now, Origin::kGateway);
   }
 
-  // Source keys of recently stored messages, to recognise a redelivered copy.
-  void remember_key(std::int64_t key) {
-    ++recent_keys[key];
-    recent_order.push_back(key);
-    if (recent_order.size() > kRecentKeys) {
-      forget_key(recent_order.front());
-      recent_order.pop_front();
-    }
-  }
-  void forget_key(std::int64_t key) {
-    auto it = recent_keys.find(key);
-    if (it != recent_keys.end() && --it->second == 0) recent_keys.erase(it);
-  }
-
   asio::io_context& io;
   GatewayConfig config;
   const Clock& clock;
@@ -937,10 +915,9 @@ struct Gateway::Impl {
   // Messages the rules judged from memory, by content: judged once only.
   std::unordered_map<std::uint64_t, std::uint32_t> seen_in_memory;
   static constexpr std::size_t kMaxSeenInMemory = 100'000;
-  std::unordered_map<std::int64_t, std::uint32_t> recent_keys;
-  std::deque<std::int64_t> recent_order;
   static constexpr std::size_t kRecentKeys = 4096;  // well over the broker's in-flight window
-  static constexpr int kSizeCheckEvery = 256;       // appended rows between size checks
+  RedeliveryFilter stored_messages{kRecentKeys};
+  static constexpr int kSizeCheckEvery = 256;  // appended rows between size checks
   int rows_since_size_check = 0;
   bool disk_low = false;
   std::deque<std::pair<std::string, std::string>> local_notices;  // (topic, payload) not yet taken by the broker

@@ -32,6 +32,8 @@ class RateLimitedLog {
     return suppressed;
   }
 
+  std::size_t size() const { return entries_.size(); }
+
  private:
   // Keys come from the network (topics): bounded. Keys quiet for a whole
   // interval carry nothing worth keeping; if all are loud, start afresh

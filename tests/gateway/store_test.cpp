@@ -107,3 +107,57 @@ TEST_CASE("store: operator messages wait in order until removed, across reopenin
   REQUIRE(waiting.size() == 1);
   CHECK(waiting[0].meta == R"({"kind":"restore"})");
 }
+
+TEST_CASE("store: engine rows are upserted and deleted one by one, across reopening", "[gateway][store]") {
+  using Row = eg::rules::StateRow;
+  eg::test::TempDir dir;
+  const std::string path = dir.file("gateway.db");
+  {
+    Store store(path);
+    store.save_engine_rows({{Row::Table::kTracker, "fall", "ann", R"({"a":1})"},
+                            {Row::Table::kTracker, "fall", "bob", R"({"b":1})"},
+                            {Row::Table::kAlert, "fall", "ann", R"({"alert":1})"}});
+    store.flush();
+    // One change: bob's tracker goes, ann's is updated; nothing else is rewritten.
+    store.save_engine_rows({{Row::Table::kTracker, "fall", "bob", ""}, {Row::Table::kTracker, "fall", "ann", "{}"}});
+    store.flush();
+  }
+  Store reopened(path);
+  auto rows = reopened.load_engine_rows();
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].table == Row::Table::kTracker);
+  CHECK(rows[0].subject == "ann");
+  CHECK(rows[0].state == "{}");
+  CHECK(rows[1].table == Row::Table::kAlert);
+}
+
+TEST_CASE("store: a rolled-back group leaves nothing, and the backlog count follows it", "[gateway][store]") {
+  eg::test::TempDir dir;
+  Store store(dir.file("gateway.db"));
+  store.append_event(1, "id-1", "p", eg::WallTime{});
+  store.flush();
+  CHECK(store.undelivered_count() == 1);
+  store.append_event(2, "id-2", "p", eg::WallTime{}, "event", false, 42);
+  CHECK(store.undelivered_count() == 2);
+  store.rollback();
+  CHECK(store.undelivered_count() == 1);
+  CHECK(store.last_sequence() == 1);
+  CHECK(store.recent_source_keys(10).empty());
+  store.append_event(2, "id-2", "p", eg::WallTime{}, "event", false, 42);  // the same number again: no hole
+  store.flush();
+  CHECK(store.recent_source_keys(10) == std::vector<std::int64_t>{42});
+}
+
+TEST_CASE("store: dead letters are pruned by count and by age", "[gateway][store]") {
+  eg::test::TempDir dir;
+  Store store(dir.file("gateway.db"));
+  for (int i = 0; i < 20; ++i)
+    store.add_dead_letter({"t/" + std::to_string(i), "x", "malformed", eg::WallTime{std::chrono::seconds(i)}});
+  store.flush();
+  CHECK(store.prune_dead_letters(10, eg::WallTime{std::chrono::seconds(5)}) == 10);
+  auto letters = store.dead_letters(100);
+  REQUIRE(letters.size() == 10);
+  CHECK(letters.front().topic == "t/10");
+  CHECK(store.prune_dead_letters(100, eg::WallTime{std::chrono::seconds(15)}) == 5);
+  CHECK(store.dead_letters(100).size() == 5);
+}

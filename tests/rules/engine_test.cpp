@@ -1,5 +1,6 @@
 #define CATCH_CONFIG_ENABLE_OPTIONAL_STRINGMAKER
 #include <catch2/catch.hpp>
+#include <set>
 
 #include <chrono>
 #include <string>
@@ -1185,4 +1186,70 @@ match = { field = "device_health.condition", equals = "battery_low", clears = "b
   CHECK(cleared.transitions[0].to_state() == v1::ALERT_STATE_RESOLVED);
   CHECK(cleared.transitions[0].alert().device_id() == "door");
   CHECK(engine.active_alerts().size() == 1);
+}
+
+// ---------------------------------------------------------------------------
+// Scale: what one event costs does not grow with the subjects watched
+
+TEST_CASE("an event changes and persists only its own subject's rows, among 2,000 watched", "[rules][scale]") {
+  Engine engine = engine_for(kNoMotion + kFallRule);
+  for (int r = 0; r < 2000; ++r) engine.on_event(motion("m-" + std::to_string(r), "r" + std::to_string(r)), kT0);
+  CHECK(engine.tracked_subjects() == 2000);
+  CHECK(engine.take_changes().size() == 2000);  // the first group writes each once
+  CHECK(engine.next_wakeup() == kT0 + 12h);
+
+  engine.on_event(motion("m-x", "r7"), kT0 + 1min);
+  auto changes = engine.take_changes();
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].rule == "no_motion");
+  CHECK(changes[0].subject == "r7");
+  CHECK(engine.next_wakeup() == kT0 + 12h);  // the others are still due first
+
+  // A fall that is not a fall keeps no state at all.
+  engine.on_event(fall("f-1", kNone, "r9"), kT0 + 2min);
+  CHECK(engine.take_changes().empty());
+  CHECK(engine.tracked_subjects() == 2000);
+
+  // Time passing fires exactly the subjects that are due, each once.
+  auto out = engine.on_time(kT0 + 12h);
+  CHECK(out.transitions.size() == 1999);
+  CHECK(engine.next_wakeup() == kT0 + 12h + 1min);  // r7, heard a minute later, is all that is left
+  CHECK(engine.on_time(kT0 + 12h + 1min).transitions.size() == 1);
+  CHECK_FALSE(engine.next_wakeup());  // reported absences wait for the next sign of life
+}
+
+TEST_CASE("trackers beyond the limit evict the least recently touched subject without an alert", "[rules][scale]") {
+  eg::rules::Limits limits;
+  limits.max_trackers = 3;
+  Engine engine(rule_set(kNoMotion), "gw-1", limits);
+  for (const char* r : {"a", "b", "c", "d"}) engine.on_event(motion(std::string("m-") + r, r), kT0);
+  CHECK(engine.tracked_subjects() == 3);
+  CHECK(engine.counters().trackers_evicted == 1);
+  // "a" was forgotten: only b, c and d fall silent.
+  auto out = engine.on_time(kT0 + 12h);
+  std::set<std::string> silent;
+  for (const auto& t : out.transitions) silent.insert(t.alert().resident_id());
+  CHECK(silent == std::set<std::string>{"b", "c", "d"});
+}
+
+TEST_CASE("state restored from changed rows equals the state that wrote them", "[rules][scale]") {
+  Engine a = engine_for(kEverything);
+  Engine b = engine_for(kEverything);
+  std::vector<eg::rules::StateRow> table;  // the store, as upserts and deletes by key
+  auto apply = [&](std::vector<eg::rules::StateRow> rows) {
+    for (auto& row : rows) {
+      auto same = [&](const eg::rules::StateRow& r) {
+        return r.table == row.table && r.rule == row.rule && r.subject == row.subject;
+      };
+      std::erase_if(table, same);
+      if (!row.state.empty()) table.push_back(std::move(row));
+    }
+  };
+  run_script(a, kT0, kT0 + 2min);
+  apply(a.take_changes());
+  run_script(a, kT0 + 2min, kT0 + 30min);
+  apply(a.take_changes());
+  b.restore_rows(table);
+  CHECK(b.snapshot() == a.snapshot());
+  CHECK(b.next_wakeup() == a.next_wakeup());
 }
