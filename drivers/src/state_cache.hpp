@@ -17,7 +17,7 @@ class StateCache {
   void forget_device(std::string_view device);
   std::size_t size() const { return values_.size(); }
   void clear() { values_.clear(); }
-  static constexpr std::size_t kMaxEntries = 50'000;
+  static constexpr std::size_t kMaxEntries = 20'000;  // 2,000 devices with a handful of aspects each
 
  private:
   std::unordered_map<std::string, std::string> values_;  // key: device '\0' aspect

@@ -199,7 +199,7 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     if (config.min_free_disk_mb < 0) in.fail_here("gateway.min_free_disk_mb cannot be negative");
     config.max_dead_letters = static_cast<std::size_t>(in.optional_int("max_dead_letters", 10'000, 100, 10'000'000));
     config.max_tracked_devices =
-        static_cast<std::size_t>(in.optional_int("max_tracked_devices", 20'000, 100, 10'000'000));
+        static_cast<std::size_t>(in.optional_int("max_tracked_devices", 5'000, 100, 10'000'000));
     config.rules_file = in.optional_string("rules", "");
     // A relative rule file lives beside the config that names it.
     if (!config.rules_file.empty() && config.rules_file.front() != '/') {

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "alerting.hpp"
+#include "commit_group.hpp"
 #include "eg/drivers/registry.hpp"
 #include "eg/drivers/router.hpp"
 #include "eg/gateway/acking_subscriber.hpp"
@@ -93,7 +94,7 @@ struct Gateway::Impl {
     on_ready = std::move(ready);
     started = clock.wall_now();
     store = std::make_unique<Store>(config.database);
-    last_sequence = committed_sequence = store->last_sequence();
+    group = std::make_unique<CommitGroup>(store->last_sequence(), kMaxHeld);
     for (auto key : store->recent_source_keys(kRecentKeys)) stored_messages.remember(key);
     if (pending_rules) {
       alerting = std::make_unique<Alerting>(
@@ -117,7 +118,7 @@ struct Gateway::Impl {
       pending_rules.reset();
     }
     spdlog::info("GATEWAY_STARTING gateway={} site={} database={} last_sequence={} undelivered={}", config.gateway_id,
-                 config.site, config.database, last_sequence, store->undelivered_count());
+                 config.site, config.database, group->last_sequence(), store->undelivered_count());
 
     MqttLinkOptions up;
     up.broker = config.upstream;
@@ -131,7 +132,7 @@ struct Gateway::Impl {
         std::make_unique<Forwarder>(io, *store, *upstream, config.upstream, metrics,
                                     Forwarder::Hooks{[this](std::string_view leaf) { return upstream_topic(leaf); },
                                                      [this](std::function<void()> fn) { write(std::move(fn)); }});
-    forwarder->committed(last_sequence);  // the backlog left by the last run goes first
+    forwarder->committed(group->committed_sequence());  // the backlog left by the last run goes first
     upstream->on_connection([this](bool connected) {
       metrics.set("upstream_connected", connected ? 1 : 0);
       forwarder->connection_changed(connected);
@@ -228,10 +229,10 @@ struct Gateway::Impl {
                            {"store_writable", store_writable},
                            {"backlog", backlog},
                            {"alerts_active", alerting ? alerting->active_alerts() : 0},
-                           {"last_sequence", committed_sequence}};
+                           {"last_sequence", group ? group->committed_sequence() : 0}};
     if (!store_writable) {
       body["store_error"] = store_error;
-      body["held_in_memory"] = held.size();
+      body["held_in_memory"] = group->held();
     }
     if (config.operator_link.enabled) {
       nlohmann::json paths = nlohmann::json::object();
@@ -262,7 +263,7 @@ struct Gateway::Impl {
     auto finish = [this, done = std::move(done)] {
       commit_now();
       flush_timer.cancel();
-      spdlog::info("GATEWAY_STOPPED last_sequence={}", last_sequence);
+      spdlog::info("GATEWAY_STOPPED last_sequence={}", group ? group->committed_sequence() : 0);
       done();
     };
     auto disconnect_both = [this, finish = std::move(finish)]() mutable {
@@ -345,14 +346,14 @@ struct Gateway::Impl {
         // A copy of a message already stored (the broker never saw our
         // PUBACK: a crash, a lost connection): acknowledge, keep nothing.
         metrics.add("duplicates_dropped_total");
-        pending_acks.push_back(ack_token);
+        group->ack_after_commit(ack_token);
         commit_soon(std::chrono::milliseconds(0));
         return;
       }
-      pending_acks.push_back(ack_token);
+      group->ack_after_commit(ack_token);
       // Commit early when the broker's in-flight window is nearly used up,
       // or it stops sending until we acknowledge.
-      commit_soon(pending_acks.size() >= kAckBatch ? std::chrono::milliseconds(0) : std::chrono::milliseconds(5));
+      commit_soon(group->pending_acks() >= kAckBatch ? std::chrono::milliseconds(0) : std::chrono::milliseconds(5));
     }
     if (alerting && message.topic == config.escalation.local_command_topic) return handle_command(message, "console");
     // Already seen by the rules from memory while the store was failing:
@@ -370,7 +371,7 @@ struct Gateway::Impl {
     auto events = decode(message, now);
     if (source_key) {
       stored_messages.remember(*source_key);
-      group_keys.push_back(*source_key);
+      group->stored_message(*source_key);
     }
     for (auto& event : events)
       forward_event(std::move(event), now, judged ? Origin::kJudgedBroker : Origin::kBroker, source_key);
@@ -392,7 +393,7 @@ struct Gateway::Impl {
       // Devices outside the registry are watched only while few: invented
       // ids must not grow the watch list without bound.
       if (limit != silence_limit.end() &&
-          (config.devices.contains(device) || silence.watched() < config.max_tracked_devices))
+          (config.devices.contains(device) || silence.watched() < config.devices.size() + config.max_tracked_devices))
         silence.heard(device, now, limit->second);
     }
     return std::move(result.value());
@@ -585,14 +586,16 @@ struct Gateway::Impl {
     if (origin != Origin::kMemoryOnly && store_writable) {
       // A sequence number only for a row that is written: a failed write
       // takes it back, so the platform never sees a hole.
-      event.set_sequence(last_sequence + 1);
+      event.set_sequence(group->next_sequence());
       std::string payload = event.SerializeAsString();
       const bool routine = is_routine(event.kind());
       stored = write(
           [&] { store->append_event(event.sequence(), event.id(), payload, received, "event", routine, source_key); });
       if (stored) {
-        last_sequence = event.sequence();
-        if (origin == Origin::kGateway) group_own.push_back(event);
+        if (origin == Origin::kGateway)
+          group->stored_own(event.sequence(), event);
+        else
+          group->stored(event.sequence());
         if (++rows_since_size_check >= kSizeCheckEvery) enforce_size_cap();
         metrics.add("events_total");
       }
@@ -624,31 +627,23 @@ struct Gateway::Impl {
   }
 
   bool store_transition(eldercare::v1::AlertTransition& transition) {
-    transition.set_sequence(last_sequence + 1);
+    transition.set_sequence(group->next_sequence());
     std::string payload = transition.SerializeAsString();
     bool ok = write([&] {
       store->append_event(transition.sequence(), transition.alert_id() + "#" + std::to_string(transition.sequence()),
                           payload, clock.wall_now(), "alert");
     });
     if (!ok) return false;
-    last_sequence = transition.sequence();
-    group_own.push_back(transition);
+    group->stored_own(transition.sequence(), transition);
     return true;
   }
 
   // Kept in memory while the store fails: the gateway's own events and alert
-  // transitions (the broker re-sends sensor messages by itself). Bounded: the
-  // oldest routine event goes first, transitions last.
-  using Held = std::variant<eldercare::v1::SensorEvent, eldercare::v1::AlertTransition>;
-  void hold(Held item) {
-    if (auto* event = std::get_if<eldercare::v1::SensorEvent>(&item)) event->clear_sequence();
-    if (auto* t = std::get_if<eldercare::v1::AlertTransition>(&item)) t->clear_sequence();
-    if (held.size() >= kMaxHeld) {
-      metrics.add("held_dropped_total");
-      held.pop_front();
-    }
-    held.push_back(std::move(item));
-    metrics.set("held_in_memory", held.size());
+  // transitions (the broker re-sends sensor messages by itself). Bounded.
+  void hold(CommitGroup::OwnRow row) {
+    group->hold(std::move(row));
+    metrics.set("held_in_memory", group->held());
+    metrics.set("held_dropped_total", group->held_dropped());
   }
 
   // Downlink: acknowledgements and resolutions for the rule engine, a ping,
@@ -695,7 +690,7 @@ struct Gateway::Impl {
     } catch (const StoreError& error) {
       metrics.add("store_errors_total");
     }
-    status.set_last_sequence(committed_sequence);
+    status.set_last_sequence(group->committed_sequence());
     status.set_unexpected_disconnect(unexpected);
     status.set_store_failed(!store_writable);
     status.set_store_error(store_error);
@@ -753,7 +748,7 @@ struct Gateway::Impl {
     flush_timer.async_wait([this](boost::system::error_code ec) {
       if (ec == asio::error::operation_aborted && flush_scheduled) return;  // re-armed sooner
       flush_scheduled = false;
-      if (commit_now() && forwarder) forwarder->committed(committed_sequence);
+      if (commit_now() && forwarder) forwarder->committed(group->committed_sequence());
     });
   }
 
@@ -769,18 +764,11 @@ struct Gateway::Impl {
       store_failed(error.what());
       return false;
     }
-    committed_sequence = last_sequence;
-    group_own.clear();
-    group_keys.clear();
-    acknowledge_committed();
-    return true;
-  }
-
-  // Everything handled so far is durable: tell the broker it may forget it.
-  void acknowledge_committed() {
+    // Everything in the group is durable: the broker may forget it.
+    auto acks = group->committed();
     if (subscriber)
-      for (std::uint64_t token : pending_acks) subscriber->ack(token);
-    pending_acks.clear();
+      for (std::uint64_t token : acks) subscriber->ack(token);
+    return true;
   }
 
   // A write or commit failed (disk full, I/O error, locked or corrupt file):
@@ -794,18 +782,10 @@ struct Gateway::Impl {
     store_writable = false;
     store_error = reason;
     store->rollback();
-    metrics.add("acks_withheld_total", pending_acks.size());
-    pending_acks.clear();
-    for (auto key : group_keys) stored_messages.forget(key);
-    group_keys.clear();
-    last_sequence = committed_sequence;
-    // The gateway's own rows of the lost group go back to memory, ahead of
-    // newer ones, numbered again when they are stored.
-    for (auto it = group_own.rbegin(); it != group_own.rend(); ++it) {
-      std::visit([](auto& message) { message.clear_sequence(); }, *it);
-      held.push_front(std::move(*it));
-    }
-    group_own.clear();
+    auto lost = group->lost();
+    metrics.add("acks_withheld_total", lost.acks_withheld);
+    for (auto key : lost.message_keys) stored_messages.forget(key);
+    metrics.set("held_in_memory", group->held());
     rewrite_engine_state = alerting != nullptr;  // its changed rows went with the group
     // The drivers remember the values of the lost group as reported: the
     // broker's copies must count as news again, or they would yield nothing.
@@ -840,20 +820,19 @@ struct Gateway::Impl {
       rewrite_engine_state = false;
       // Taken off `held` only once written: a failure puts the group's
       // part back (store_failed) and leaves the rest where it was.
-      while (!held.empty()) {
-        if (auto* t = std::get_if<eldercare::v1::AlertTransition>(&held.front())) {
+      while (group->has_held()) {
+        if (auto* t = std::get_if<eldercare::v1::AlertTransition>(&group->front_held())) {
           if (!store_transition(*t)) throw StoreError(store_error);
         } else {
-          auto& event = std::get<eldercare::v1::SensorEvent>(held.front());
-          event.set_sequence(last_sequence + 1);
+          auto& event = std::get<eldercare::v1::SensorEvent>(group->front_held());
+          event.set_sequence(group->next_sequence());
           std::string payload = event.SerializeAsString();
           WallTime received = clock.wall_now();
           if (!write([&] { store->append_event(event.sequence(), event.id(), payload, received, "event"); }))
             throw StoreError(store_error);
-          last_sequence = event.sequence();
-          group_own.push_back(event);
+          group->stored_own(event.sequence(), event);
         }
-        held.pop_front();
+        group->pop_held();
       }
       metrics.set("held_in_memory", 0);
       if (!commit_now()) throw StoreError(store_error);
@@ -867,7 +846,7 @@ struct Gateway::Impl {
     metrics.set("store_writable", 1);
     metrics.add("store_recoveries_total");
     store_error.clear();
-    if (forwarder) forwarder->committed(committed_sequence);
+    if (forwarder) forwarder->committed(group->committed_sequence());
     router.forget_state();  // what the memory-only path decoded comes again, to be stored
     end_memory_only_ingest();
     store_health_event(true);
@@ -901,16 +880,10 @@ struct Gateway::Impl {
   std::function<void(bool)> on_local_subscribed;
   std::unique_ptr<AckingSubscriber> degraded;  // the memory-only alarm path while the store fails
   bool degraded_subscribed = false;
-  // The open group: acknowledgements, transitions and source keys that
-  // count only once it commits.
-  std::vector<std::uint64_t> pending_acks;
-  std::vector<Held> group_own;  // the gateway's own events and transitions in the group
-  std::vector<std::int64_t> group_keys;
-  std::uint64_t committed_sequence = 0;
+  std::unique_ptr<CommitGroup> group;  // from start(): the open group's ledger
   bool store_writable = true;
   std::string store_error;
   bool rewrite_engine_state = false;
-  std::deque<Held> held;
   static constexpr std::size_t kMaxHeld = 10'000;
   // Messages the rules judged from memory, by content: judged once only.
   std::unordered_map<std::uint64_t, std::uint32_t> seen_in_memory;
@@ -936,7 +909,6 @@ struct Gateway::Impl {
   bool stopping = false;
   RateLimitedLog bad_input_log;
   UuidGenerator uuids;
-  std::uint64_t last_sequence = 0;
   WallTime started;
   std::set<std::string> unregistered;
   std::optional<rules::RuleSet> pending_rules;  // handed to `alerting` at start

@@ -157,7 +157,7 @@ struct GatewayConfig {
   // pruned to this many (and to retention_days); per-device state for
   // devices outside the registry is capped, least recently heard forgotten.
   std::size_t max_dead_letters = 10'000;
-  std::size_t max_tracked_devices = 20'000;
+  std::size_t max_tracked_devices = 5'000;
 };
 
 // Reads and validates `path`. Throws ConfigError with "file:line:col: reason".
