@@ -198,6 +198,7 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     config.min_free_disk_mb = in.optional_double("min_free_disk_mb", config.min_free_disk_mb);
     if (config.min_free_disk_mb < 0) in.fail_here("gateway.min_free_disk_mb cannot be negative");
     config.max_dead_letters = static_cast<std::size_t>(in.optional_int("max_dead_letters", 10'000, 100, 10'000'000));
+    config.commit_delay = std::chrono::milliseconds(in.optional_int("commit_delay_ms", 0, 0, 1000));
     config.max_tracked_devices =
         static_cast<std::size_t>(in.optional_int("max_tracked_devices", 5'000, 100, 10'000'000));
     config.rules_file = in.optional_string("rules", "");

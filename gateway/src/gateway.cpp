@@ -22,6 +22,7 @@
 #include "eldercare/v1/command.pb.h"
 #include "eldercare/v1/gateway_status.pb.h"
 #include "forwarder.hpp"
+#include "housekeeping.hpp"
 #include "http_endpoint.hpp"
 #include "rate_limited_log.hpp"
 #include "redelivery_filter.hpp"
@@ -95,6 +96,13 @@ struct Gateway::Impl {
     started = clock.wall_now();
     store = std::make_unique<Store>(config.database);
     group = std::make_unique<CommitGroup>(store->last_sequence(), kMaxHeld);
+    housekeeping = std::make_unique<Housekeeping>(
+        *store, config, clock, metrics, silence,
+        Housekeeping::Hooks{[this](const std::function<void()>& fn) { return write(fn); },
+                            [this](eldercare::v1::SensorEvent event) {
+                              WallTime now = clock.wall_now();
+                              forward_event(std::move(event), now, Origin::kGateway);
+                            }});
     for (auto key : store->recent_source_keys(kRecentKeys)) stored_messages.remember(key);
     if (pending_rules) {
       alerting = std::make_unique<Alerting>(
@@ -353,7 +361,7 @@ struct Gateway::Impl {
       group->ack_after_commit(ack_token);
       // Commit early when the broker's in-flight window is nearly used up,
       // or it stops sending until we acknowledge.
-      commit_soon(group->pending_acks() >= kAckBatch ? std::chrono::milliseconds(0) : std::chrono::milliseconds(5));
+      commit_soon(group->pending_acks() >= kAckBatch ? std::chrono::milliseconds(0) : config.commit_delay);
     }
     if (alerting && message.topic == config.escalation.local_command_topic) return handle_command(message, "console");
     // Already seen by the rules from memory while the store was failing:
@@ -443,100 +451,11 @@ struct Gateway::Impl {
   }
 
   // Readings that lose little when the oldest are dropped under the size cap.
-  static bool is_routine(eldercare::v1::EventKind kind) {
-    return kind == eldercare::v1::EVENT_KIND_VITALS || kind == eldercare::v1::EVENT_KIND_PRESENCE ||
-           kind == eldercare::v1::EVENT_KIND_BED || kind == eldercare::v1::EVENT_KIND_WATER_METER;
-  }
-
-  // Keeps the database under its cap by dropping the oldest routine readings,
-  // delivered ones first; counted, logged, and reported in GatewayStatus.
-  void enforce_size_cap() {
-    rows_since_size_check = 0;
-    const auto cap = static_cast<std::uint64_t>(config.max_database_mb * 1024 * 1024);
-    try {
-      if (store->used_bytes() <= cap) return;
-      Store::Dropped total;
-      while (store->used_bytes() > cap * 9 / 10) {
-        auto dropped = store->drop_oldest_routine(500);
-        if (dropped.delivered + dropped.undelivered == 0) {
-          metrics.add("store_over_cap_total");
-          if (bad_input_log.admit("store-cap", clock.steady_now()))
-            spdlog::error(
-                "STORE_OVER_CAP used_bytes={} cap_bytes={} reason=\"nothing droppable left: only alerts "
-                "and safety events\"",
-                store->used_bytes(), cap);
-          break;
-        }
-        total.delivered += dropped.delivered;
-        total.undelivered += dropped.undelivered;
-      }
-      if (total.undelivered > 0) {
-        store->add_to_counter("dropped_events", total.undelivered);
-        metrics.add("events_dropped_total{reason=\"size_cap\"}", total.undelivered);
-      }
-      if (total.delivered + total.undelivered > 0)
-        spdlog::warn("EVENTS_DROPPED reason=size_cap undelivered={} delivered={} cap_mb={}", total.undelivered,
-                     total.delivered, config.max_database_mb);
-    } catch (const StoreError& error) {
-      metrics.add("store_errors_total");
-      spdlog::error("STORE_CAP_FAILED reason=\"{}\"", error.what());
-    }
-  }
-
-  // Once a minute, with the silence check: retention of delivered rows, and
-  // free disk, reported as a health event of the gateway itself.
-  void housekeeping() {
-    WallTime now = clock.wall_now();
-    write([&] {
-      auto cutoff = now - std::chrono::hours(24) * config.retention_days;
-      auto removed = store->delete_delivered_before(cutoff);
-      if (removed > 0) metrics.add("rows_expired_total", removed);
-      auto letters = store->prune_dead_letters(config.max_dead_letters, cutoff);
-      if (letters > 0) metrics.add("dead_letters_pruned_total", letters);
-    });
-    enforce_size_cap();
-    std::error_code ec;
-    auto directory = std::filesystem::path(config.database).parent_path();
-    auto space = std::filesystem::space(directory.empty() ? "." : directory, ec);
-    if (ec) return;
-    bool low = static_cast<double>(space.available) < config.min_free_disk_mb * 1024 * 1024;
-    if (low == disk_low) return;
-    disk_low = low;
-    spdlog::log(low ? spdlog::level::err : spdlog::level::info, "GATEWAY_DISK_{} free_mb={} threshold_mb={}",
-                low ? "LOW" : "OK", space.available / (1024 * 1024), config.min_free_disk_mb);
-    eldercare::v1::SensorEvent event;
-    event.set_device_id("gateway:" + config.gateway_id);
-    event.set_kind(eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
-    event.mutable_device_health()->set_condition(low ? eldercare::v1::DeviceHealthPayload::CONDITION_DISK_LOW
-                                                     : eldercare::v1::DeviceHealthPayload::CONDITION_DISK_OK);
-    *event.mutable_received_time() = to_timestamp(now);
-    event.set_driver("gateway");
-    forward_event(std::move(event), now, Origin::kGateway);
-  }
-
-  // Checked once a minute: a device past its silence limit becomes a health
-  // event, as if it had said so itself.
-  void check_silence() {
-    WallTime now = clock.wall_now();
-    for (const auto& device : silence.newly_silent(now)) {
-      metrics.add("devices_silent_total");
-      spdlog::warn("DEVICE_SILENT device=\"{}\"", device);
-      eldercare::v1::SensorEvent event;
-      event.set_device_id(device);
-      event.set_kind(eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
-      event.mutable_device_health()->set_condition(eldercare::v1::DeviceHealthPayload::CONDITION_SILENT);
-      *event.mutable_received_time() = to_timestamp(now);
-      event.set_driver("gateway");
-      forward_event(std::move(event), now, Origin::kGateway);
-    }
-  }
-
   void schedule_silence_check() {
     silence_timer.expires_after(std::chrono::seconds(60));
     silence_timer.async_wait([this](boost::system::error_code ec) {
       if (ec || stopping) return;
-      check_silence();
-      housekeeping();
+      housekeeping->every_minute();
       schedule_silence_check();
     });
   }
@@ -588,7 +507,7 @@ struct Gateway::Impl {
       // takes it back, so the platform never sees a hole.
       event.set_sequence(group->next_sequence());
       std::string payload = event.SerializeAsString();
-      const bool routine = is_routine(event.kind());
+      const bool routine = Housekeeping::is_routine(event.kind());
       stored = write(
           [&] { store->append_event(event.sequence(), event.id(), payload, received, "event", routine, source_key); });
       if (stored) {
@@ -596,7 +515,7 @@ struct Gateway::Impl {
           group->stored_own(event.sequence(), event);
         else
           group->stored(event.sequence());
-        if (++rows_since_size_check >= kSizeCheckEvery) enforce_size_cap();
+        housekeeping->row_appended();
         metrics.add("events_total");
       }
     }
@@ -732,7 +651,7 @@ struct Gateway::Impl {
       store_failed(error.what());
       return false;
     }
-    commit_soon(std::chrono::milliseconds(5));
+    commit_soon(config.commit_delay);
     return true;
   }
 
@@ -890,9 +809,6 @@ struct Gateway::Impl {
   static constexpr std::size_t kMaxSeenInMemory = 100'000;
   static constexpr std::size_t kRecentKeys = 4096;  // well over the broker's in-flight window
   RedeliveryFilter stored_messages{kRecentKeys};
-  static constexpr int kSizeCheckEvery = 256;  // appended rows between size checks
-  int rows_since_size_check = 0;
-  bool disk_low = false;
   std::deque<std::pair<std::string, std::string>> local_notices;  // (topic, payload) not yet taken by the broker
   bool sending_local_notice = false;  // ingested, acknowledged to the broker at the next commit
   static constexpr std::size_t kAckBatch = 16;
@@ -915,6 +831,7 @@ struct Gateway::Impl {
   std::unique_ptr<Alerting> alerting;
   std::unique_ptr<HttpEndpoint> http;
   std::unique_ptr<Forwarder> forwarder;
+  std::unique_ptr<Housekeeping> housekeeping;
   std::function<void()> on_ready;
 };
 
