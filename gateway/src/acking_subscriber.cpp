@@ -135,6 +135,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
   void write_next() {
     if (outgoing.empty()) {
       writing = false;
+      if (closing) finish_close();  // the PUBACKs and the DISCONNECT are out
       return;
     }
     writing = true;
@@ -253,6 +254,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         return true;
       }
       case kPublish: {
+        if (closing) return true;  // not delivered, not acknowledged: the broker keeps it for our next start
         int qos = (first >> 1) & 0x03;
         if (length < 2) return fail("short PUBLISH"), false;
         std::size_t topic_length = (body[0] << 8) | body[1];
@@ -298,6 +300,34 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
+  // A clean stop: the acknowledgements already queued go out before the
+  // DISCONNECT (each one not sent is a message the broker would send again),
+  // within `timeout`.
+  void close_gracefully(std::chrono::milliseconds timeout, std::function<void()> done) {
+    closed_handler = std::move(done);
+    if (!session_up || stopped) return finish_close();
+    closing = true;
+    send({kDisconnect << 4, 0});
+    reconnect_timer.cancel();
+    reconnect_timer.expires_after(timeout);
+    reconnect_timer.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->finish_close();
+    });
+  }
+
+  void finish_close() {
+    stopped = true;
+    subscribed = false;
+    session_up = false;
+    closing = false;
+    ++generation;
+    boost::system::error_code ignored;
+    reconnect_timer.cancel();
+    ping_timer.cancel();
+    socket.close(ignored);
+    if (closed_handler) std::exchange(closed_handler, nullptr)();
+  }
+
   void ack(std::uint64_t token) {
     // Valid from CONNACK on: a persistent session re-sends its unacknowledged
     // messages before our SUBACK arrives, and dropping those acks would leave
@@ -322,6 +352,8 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
   bool subscribed = false;
   bool session_up = false;  // CONNACK received on the current connection
   bool stopped = false;
+  bool closing = false;  // close_gracefully(): sending what is queued, then DISCONNECT
+  std::function<void()> closed_handler;
   int attempt = 0;
   std::uint64_t generation = 1;
   std::uint16_t packet_id = 0;
@@ -361,6 +393,10 @@ void AckingSubscriber::ack(std::uint64_t token) {
 }
 bool AckingSubscriber::connected() const {
   return impl_->subscribed;
+}
+
+void AckingSubscriber::close_gracefully(std::chrono::milliseconds timeout, std::function<void()> done) {
+  impl_->close_gracefully(timeout, std::move(done));
 }
 
 void AckingSubscriber::stop() {

@@ -269,7 +269,6 @@ struct Gateway::Impl {
     // Commit and acknowledge what we have, then leave: whatever was not
     // acknowledged stays queued at the broker for our next start.
     commit_now();
-    if (subscriber) subscriber->stop();
     auto finish = [this, done = std::move(done)] {
       commit_now();
       flush_timer.cancel();
@@ -281,8 +280,19 @@ struct Gateway::Impl {
         upstream->stop(std::chrono::milliseconds(300), std::move(finish));
       });
     };
+    // The committed group's PUBACKs go out before we leave: each one dropped
+    // is a message the broker would send again at the next start.
+    if (subscriber) {
+      auto after_acks = std::make_shared<std::function<void()>>(std::move(disconnect_both));
+      subscriber->close_gracefully(std::chrono::milliseconds(200),
+                                   [this, after_acks] { leave_upstream(std::move(*after_acks)); });
+      return;
+    }
+    leave_upstream(disconnect_both);
+  }
+
+  void leave_upstream(std::function<void()> disconnect_both) {
     if (!upstream || !upstream->connected()) {
-      if (!upstream) return done();
       disconnect_both();
       return;
     }

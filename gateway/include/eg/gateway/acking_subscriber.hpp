@@ -64,6 +64,10 @@ class AckingSubscriber {
   void start();
   // Sends DISCONNECT (unacknowledged messages stay with the broker) and stops.
   void stop();
+  // Sends the acknowledgements already queued, then DISCONNECT, then stops;
+  // `done` runs once that is written or after `timeout`, whichever is first.
+  // Messages arriving meanwhile are neither delivered nor acknowledged.
+  void close_gracefully(std::chrono::milliseconds timeout, std::function<void()> done);
   // Sends PUBACK for a QoS 1 message; QoS 0 tokens and stale tokens are ignored.
   void ack(std::uint64_t ack_token);
   bool connected() const;
