@@ -141,7 +141,11 @@ struct Gateway::Impl {
     forwarder =
         std::make_unique<Forwarder>(io, *store, *upstream, config.upstream, metrics,
                                     Forwarder::Hooks{[this](std::string_view leaf) { return upstream_topic(leaf); },
-                                                     [this](std::function<void()> fn) { write(std::move(fn)); }});
+                                                     // Delivered marks ride with the next group: a
+                                                     // lost one costs a re-send (same id), not a sync.
+                                                     [this](std::function<void()> fn) {
+                                                       write(std::move(fn), kLazyCommit);
+                                                     }});
     forwarder->committed(group->committed_sequence());  // the backlog left by the last run goes first
     upstream->on_connection([this](bool connected) {
       metrics.set("upstream_connected", connected ? 1 : 0);
@@ -655,7 +659,7 @@ struct Gateway::Impl {
   // Runs a store write in the open group; the group commits on a short
   // timer. A failed write dooms the whole group (store_failed): false.
   template <typename Fn>
-  bool write(Fn&& fn) {
+  bool write(Fn&& fn, std::optional<std::chrono::milliseconds> commit_within = std::nullopt) {
     if (!store_writable) return false;
     try {
       fn();
@@ -663,9 +667,10 @@ struct Gateway::Impl {
       store_failed(error.what());
       return false;
     }
-    commit_soon(config.commit_delay);
+    commit_soon(commit_within.value_or(config.commit_delay));
     return true;
   }
+  static constexpr std::chrono::milliseconds kLazyCommit{100};
 
   // Group commit: writes gather in one transaction, committed `after` from
   // the first; once committed, their rows may go upstream.
