@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <filesystem>
 
 namespace eg::gateway {
 namespace {
@@ -203,6 +204,14 @@ void Store::rollback() {
 }
 
 void Store::probe() {
+  // A tiny write can fit in pages the WAL already has while the disk is still
+  // full; ask for some room too, so the gateway does not flap between failed
+  // and writable while nothing has been freed.
+  std::error_code ec;
+  auto directory = std::filesystem::path(path_).parent_path();
+  auto space = std::filesystem::space(directory.empty() ? "." : directory, ec);
+  if (!ec && space.available < kProbeMinFreeBytes)
+    throw StoreError(path_ + ": only " + std::to_string(space.available) + " bytes free");
   begin_if_needed();
   add_to_counter("store_probes", 1);
   flush();

@@ -162,6 +162,14 @@ TEST_CASE("a full disk during a numbered stream: nothing lost, no sequence hole,
   // The platform hears of the failure and the recovery, in the same stream.
   CHECK(store_conditions ==
         std::set<int>{v1::DeviceHealthPayload::CONDITION_STORE_FAILED, v1::DeviceHealthPayload::CONDITION_STORE_OK});
+  // One failure, one recovery: no flapping while the disk stayed full.
+  auto count = [&](const std::string& what) {
+    std::size_t n = 0;
+    for (auto at = gateway.output().find(what); at != std::string::npos; at = gateway.output().find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("STORE_FAILED ") == 1);
+  CHECK(count("STORE_WRITABLE ") == 1);
   gateway.signal(SIGTERM);
   CHECK(gateway.wait_exit(5s) == 0);
 }

@@ -114,6 +114,7 @@ class Store {
   void rollback();
   // A small write and commit; throws StoreError while the database cannot take writes.
   void probe();
+  static constexpr std::uint64_t kProbeMinFreeBytes = 1024 * 1024;
 
   // --- size and retention ---
   // Bytes in use by live pages (the file keeps freed pages for reuse).
