@@ -196,6 +196,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         continue;
       }
       if (input.size() - i < length) break;
+      if (stopped) return false;  // stopped by a handler of this very batch: deliver nothing more
       if (!handle(input[offset], input.data() + i, length)) return false;
       offset = i + length;
     }
@@ -370,6 +371,7 @@ AckingSubscriber::AckingSubscriber(asio::io_context& io, Options options)
 
 AckingSubscriber::~AckingSubscriber() {
   impl_->stopped = true;
+  ++impl_->generation;  // a read already completed must not deliver into a gone owner
   boost::system::error_code ignored;
   impl_->reconnect_timer.cancel();
   impl_->ping_timer.cancel();
@@ -409,6 +411,10 @@ void AckingSubscriber::stop() {
   }
   impl_->stopped = true;
   impl_->subscribed = false;
+  // A read that completed in this same loop turn still runs its handler:
+  // with a new generation it delivers nothing (the soak found a crash here,
+  // the memory-only subscriber's messages arriving after it was reset).
+  ++impl_->generation;
   impl_->reconnect_timer.cancel();
   impl_->ping_timer.cancel();
   boost::system::error_code ignored;

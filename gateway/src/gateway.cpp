@@ -138,14 +138,12 @@ struct Gateway::Impl {
     up.subscriptions = {upstream_topic("command")};
     upstream = std::make_unique<MqttLink>(io, up);
     upstream->on_message([this](InboundMessage m) { handle_command(m, "platform"); });
-    forwarder =
-        std::make_unique<Forwarder>(io, *store, *upstream, config.upstream, metrics,
-                                    Forwarder::Hooks{[this](std::string_view leaf) { return upstream_topic(leaf); },
-                                                     // Delivered marks ride with the next group: a
-                                                     // lost one costs a re-send (same id), not a sync.
-                                                     [this](std::function<void()> fn) {
-                                                       write(std::move(fn), kLazyCommit);
-                                                     }});
+    forwarder = std::make_unique<Forwarder>(
+        io, *store, *upstream, config.upstream, metrics,
+        Forwarder::Hooks{[this](std::string_view leaf) { return upstream_topic(leaf); },
+                         // Delivered marks ride with the next group: a
+                         // lost one costs a re-send (same id), not a sync.
+                         [this](std::function<void()> fn) { write(std::move(fn), kLazyCommit); }});
     forwarder->committed(group->committed_sequence());  // the backlog left by the last run goes first
     upstream->on_connection([this](bool connected) {
       metrics.set("upstream_connected", connected ? 1 : 0);
@@ -443,6 +441,7 @@ struct Gateway::Impl {
     options.clean_session = true;  // sees only what is published now; the durable session keeps its queue
     degraded = std::make_unique<AckingSubscriber>(io, options);
     degraded->on_message([this](InboundMessage m, std::uint64_t token) {
+      if (!degraded) return;
       degraded->ack(token);  // a throw-away session: the durable one still holds the message
       if (!stopping && !store_writable) process_in_memory(m);
     });
