@@ -39,6 +39,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
         options(std::move(opts)),
         reconnect_timer(io_context),
         stop_timer(io_context),
+        connect_watchdog(io_context),
         jitter(std::random_device{}()) {}
 
   void init() {
@@ -80,6 +81,10 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
     connect_options.set_keep_alive_interval(options.broker.keep_alive_s);
     connect_options.set_connect_timeout(10);
     connect_options.set_automatic_reconnect(false);  // ours has jitter
+    // 3.1.1 only: Paho's default tries 3.1.1 and then falls back to 3.1, and
+    // the soak saw a link whose fallback connect succeeded at the broker
+    // without the result ever reaching us.
+    connect_options.set_mqtt_version(MQTTVERSION_3_1_1);
     connect_options.set_max_inflight(options.max_inflight);
     if (!options.broker.username.empty()) connect_options.set_user_name(options.broker.username);
     if (!options.broker.password.empty()) connect_options.set_password(options.broker.password);
@@ -98,7 +103,9 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
     }
     spdlog::debug("MQTT_CONNECTING link={} uri={} attempt={}", options.log_name, options.broker.uri, attempt);
     try {
-      client->connect(connect_options, nullptr, *connect_listener);
+      ++connect_attempt;
+      client->connect(connect_options, reinterpret_cast<void*>(connect_attempt), *connect_listener);
+      watch_connect(connect_attempt);
     } catch (const mqtt::exception& error) {
       spdlog::warn("MQTT_CONNECT_FAILED link={} uri={} reason=\"{}\"", options.log_name, options.broker.uri,
                    error.what());
@@ -121,7 +128,26 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
     });
   }
 
-  void on_connect_result(void*, bool ok, std::string error) {
+  // A connect whose result never comes must not leave the link down for
+  // good: after the connect timeout and a margin, believe Paho's own state.
+  void watch_connect(std::uintptr_t attempt_id) {
+    connect_watchdog.expires_after(std::chrono::seconds(15));
+    connect_watchdog.async_wait([weak = weak_from_this(), attempt_id](boost::system::error_code ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->stopping || self->is_connected || attempt_id != self->connect_attempt) return;
+      bool paho_connected = self->client->is_connected();
+      spdlog::warn("MQTT_CONNECT_NO_ANSWER link={} uri={} paho_connected={}", self->options.log_name,
+                   self->options.broker.uri, paho_connected);
+      self->on_connect_result(reinterpret_cast<void*>(attempt_id), paho_connected, "no answer to CONNECT");
+    });
+  }
+
+  void on_connect_result(void* context, bool ok, std::string error) {
+    // Only the answer to the latest attempt counts (the watchdog may have
+    // decided for a late one already).
+    if (reinterpret_cast<std::uintptr_t>(context) != connect_attempt || is_connected) return;
+    connect_watchdog.cancel();
+    ++connect_attempt;  // this attempt is decided
     if (!ok) {
       if (attempt <= 3 || attempt % 10 == 0)
         spdlog::warn("MQTT_CONNECT_FAILED link={} uri={} reason=\"{}\" attempt={}", options.log_name,
@@ -202,6 +228,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
   void stop(std::chrono::milliseconds timeout, std::function<void()> done) {
     stopping = true;
     reconnect_timer.cancel();
+    connect_watchdog.cancel();
     stop_done = std::move(done);
     if (!is_connected) {
       asio::post(io, [weak = weak_from_this()] {
@@ -228,6 +255,8 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
   ConnectionHandler connection_handler;
   asio::steady_timer reconnect_timer;
   asio::steady_timer stop_timer;
+  asio::steady_timer connect_watchdog;
+  std::uintptr_t connect_attempt = 0;
   std::mt19937_64 jitter;
   int attempt = 0;
   std::size_t subscriptions_pending = 0;
