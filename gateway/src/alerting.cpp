@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <set>
 
 namespace eg::gateway {
 
@@ -107,8 +108,33 @@ void Alerting::start(const std::vector<rules::StateRow>& saved_rows, const std::
     }
   }
   if (operator_) operator_->start(unacknowledged_operator_messages);
+  reannounce_local();
   apply(engine_.on_time(clock_.wall_now()));  // what fell due while we were down
   schedule_wakeup();
+}
+
+// After a restart (a crash, a power cut), an alarm nobody has acknowledged is
+// told again to the room and the nurse station it already reached: notices
+// not yet taken by the local broker lived only in the old process's memory.
+void Alerting::reannounce_local() {
+  const auto& set = engine_.rules();
+  for (const auto& alert : engine_.active_alerts()) {
+    if (alert.state() != v1::ALERT_STATE_ESCALATING) continue;
+    auto rule =
+        std::find_if(set.rules.begin(), set.rules.end(), [&](const rules::Rule& r) { return r.id == alert.rule_id(); });
+    if (rule == set.rules.end()) continue;
+    auto ladder = set.ladders.find(rule->ladder);
+    if (ladder == set.ladders.end()) continue;
+    std::set<std::string> told;
+    const auto reached = std::min<std::size_t>(alert.escalation_step(), ladder->second.steps.size());
+    for (std::size_t i = 0; i < reached; ++i) {
+      const auto& target = ladder->second.steps[i].target;
+      if ((target != "local_alarm" && target != "nurse_station") || !told.insert(target).second) continue;
+      spdlog::info("ALERT_REANNOUNCED alert={} target={} reason=\"still unacknowledged after a restart\"", alert.id(),
+                   target);
+      deliver({target, static_cast<std::uint32_t>(i + 1), alert});
+    }
+  }
 }
 
 void Alerting::stop() {

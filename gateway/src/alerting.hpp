@@ -77,6 +77,7 @@ class Alerting {
   void on_operator_path(std::size_t path, const dc09::Endpoint& endpoint, bool up, const std::string& reason);
   void schedule_wakeup();
   void publish_engine_metrics();
+  void reannounce_local();
 
   std::map<std::string, RuleInfo> rule_info_;
   rules::Engine engine_;

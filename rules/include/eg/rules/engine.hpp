@@ -88,6 +88,7 @@ class Engine {
   std::optional<eldercare::v1::Alert> find_alert(const std::string& alert_id) const;
   std::size_t tracked_subjects() const { return trackers_.size(); }
   const EngineCounters& counters() const { return counters_; }
+  const RuleSet& rules() const { return rules_; }
 
   // The rows changed since the last call (trackers and alerts touched), to be
   // written in the same transaction as the events that changed them.
