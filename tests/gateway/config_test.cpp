@@ -233,3 +233,40 @@ TEST_CASE("config: the operator's AES key can live in its own file", "[gateway][
                  "aes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary) ==
         "gw.toml:10:1: operator: give aes_key or aes_key_file, not both");
 }
+
+TEST_CASE("config: the bounds and commit keys have defaults, take values, and reject bad ones at their position",
+          "[gateway][config]") {
+  auto defaults = parse_config(kMinimal, "gw.toml");
+  CHECK(defaults.local.max_packet_kb == 256);
+  CHECK(defaults.max_dead_letters == 10'000);
+  CHECK(defaults.max_tracked_devices == 5'000);
+  CHECK(defaults.commit_delay == std::chrono::milliseconds(0));
+
+  auto with = [](const std::string& gateway_lines, const std::string& local_lines) {
+    std::string text = kMinimal;
+    text.replace(text.find("[local]\n") + 8, 0, local_lines);
+    text.replace(text.find("site = \"site-a\"\n") + 16, 0, gateway_lines);
+    return text;
+  };
+  auto set = parse_config(
+      with("max_dead_letters = 500\nmax_tracked_devices = 100\ncommit_delay_ms = 3\n", "max_packet_kb = 64\n"),
+      "gw.toml");
+  CHECK(set.local.max_packet_kb == 64);
+  CHECK(set.max_dead_letters == 500);
+  CHECK(set.max_tracked_devices == 100);
+  CHECK(set.commit_delay == std::chrono::milliseconds(3));
+
+  // Each bad value: one line naming the file, the line and the key.
+  auto bad_packet = error_of(with("", "max_packet_kb = \"big\"\n"));
+  CHECK(bad_packet.starts_with("gw.toml:6:"));
+  CHECK(bad_packet.find("local.max_packet_kb") != std::string::npos);
+  auto zero_packet = error_of(with("", "max_packet_kb = 0\n"));
+  CHECK(zero_packet.find("local.max_packet_kb") != std::string::npos);
+  auto few_letters = error_of(with("max_dead_letters = 5\n", ""));
+  CHECK(few_letters.starts_with("gw.toml:4:"));
+  CHECK(few_letters.find("gateway.max_dead_letters") != std::string::npos);
+  auto negative_delay = error_of(with("commit_delay_ms = -1\n", ""));
+  CHECK(negative_delay.find("gateway.commit_delay_ms") != std::string::npos);
+  auto devices_text = error_of(with("max_tracked_devices = 1.5\n", ""));
+  CHECK(devices_text.find("gateway.max_tracked_devices") != std::string::npos);
+}
