@@ -32,69 +32,12 @@
 #include <thread>
 
 #include "scale_mix.hpp"
+#include "windowed_publisher.hpp"
 
 namespace scale = eg::bench::scale;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// QoS 1 publishes with at most `window` awaiting PUBACK, as a busy Zigbee2MQTT
-// bridge would send them. (Paho calls the listener on its own thread.)
-class WindowedPublisher final : public mqtt::iaction_listener {
- public:
-  WindowedPublisher(const std::string& uri, const std::string& client_id, int window)
-      : client_(uri, client_id, mqtt::create_options(MQTTVERSION_3_1_1)), window_(window) {
-    mqtt::connect_options options;
-    options.set_clean_session(true);
-    options.set_connect_timeout(5);
-    options.set_max_inflight(window);
-    client_.connect(options)->wait();
-  }
-  ~WindowedPublisher() override {
-    try {
-      client_.disconnect()->wait_for(std::chrono::seconds(2));
-    } catch (const mqtt::exception&) {
-      // The broker may be gone already.
-    }
-  }
-
-  // Publishes `count` messages, message(i) giving the i-th topic and payload;
-  // returns once every one is acknowledged. Throws when any failed.
-  template <typename Message>
-  void publish_all(std::size_t count, Message&& message) {
-    for (std::size_t i = 0; i < count; ++i) {
-      {
-        std::unique_lock lock(mu_);
-        changed_.wait(lock, [&] { return inflight_ < window_; });
-        ++inflight_;
-      }
-      const auto& [topic, payload] = message(i);
-      client_.publish(mqtt::make_message(topic, payload, 1, false), nullptr, *this);
-    }
-    std::unique_lock lock(mu_);
-    changed_.wait(lock, [&] { return inflight_ == 0; });
-    if (failed_ > 0) throw std::runtime_error(std::to_string(failed_) + " publishes failed");
-  }
-
- private:
-  void on_success(const mqtt::token&) override { done(false); }
-  void on_failure(const mqtt::token&) override { done(true); }
-  void done(bool failed) {
-    {
-      std::lock_guard lock(mu_);
-      --inflight_;
-      if (failed) ++failed_;
-    }
-    changed_.notify_one();
-  }
-
-  mqtt::async_client client_;
-  int window_;
-  std::mutex mu_;
-  std::condition_variable changed_;
-  int inflight_ = 0;
-  int failed_ = 0;
-};
 
 struct Options {
   std::string uri, report;
@@ -217,7 +160,9 @@ int main(int argc, char** argv) {
   };
 
   try {
-    WindowedPublisher publisher(o.uri, "bench-load-gen-" + std::to_string(::getpid()), o.window);
+    // Nagle left on, as a sensor bridge leaves it.
+    eg::bench::WindowedPublisher publisher(o.uri, "bench-load-gen-" + std::to_string(::getpid()), o.window,
+                                           /*nodelay=*/false);
     double cpu_before = cpu_seconds();
     start = Clock::now();
     publisher.publish_all(total, message);

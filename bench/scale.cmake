@@ -2,7 +2,7 @@
 # process against its own mosquitto brokers, with a Paho relay as baseline.
 # Each program has one job; scale_mix.hpp is the site they share.
 add_executable(load_gen load_gen.cpp)
-target_link_libraries(load_gen PRIVATE PahoMqttCpp::paho-mqttpp3 Threads::Threads eg_warnings)
+target_link_libraries(load_gen PRIVATE eg::common PahoMqttCpp::paho-mqttpp3 Threads::Threads eg_warnings)
 add_executable(relay relay.cpp)
 target_link_libraries(relay PRIVATE PahoMqttCpp::paho-mqttpp3 Threads::Threads eg_warnings)
 add_executable(upstream_sink upstream_sink.cpp)
