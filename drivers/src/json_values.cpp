@@ -48,32 +48,66 @@ std::optional<std::string> as_string(const json& value) {
   return std::nullopt;
 }
 
-std::optional<WallTime> parse_iso8601(std::string_view text) {
-  int y, mo, d, h, mi;
-  double s;
-  int consumed = 0;
-  std::string buf(text);
-  if (std::sscanf(buf.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &s, &consumed) != 6)
-    return std::nullopt;
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s < 0 || s >= 61) return std::nullopt;
-  std::string_view zone = text.substr(static_cast<std::size_t>(consumed));
-  int offset_minutes = 0;
-  if (zone == "Z" || zone == "z") {
-    offset_minutes = 0;
-  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
-    int oh = 0, om = 0;
-    if (std::sscanf(std::string(zone.substr(1)).c_str(), "%2d:%2d", &oh, &om) != 2) return std::nullopt;
-    offset_minutes = (zone[0] == '-' ? -1 : 1) * (oh * 60 + om);
-  } else {
-    return std::nullopt;  // no zone: local time of an unknown place, not a point in time
+namespace {
+
+// Reads exactly `width` decimal digits at `pos`; nullopt on anything else
+// (a sign, a space, "nan"): sscanf's %d and %lf took those, with undefined
+// behaviour further on.
+std::optional<int> digits(std::string_view text, std::size_t pos, std::size_t width) {
+  if (pos + width > text.size()) return std::nullopt;
+  int value = 0;
+  for (std::size_t i = pos; i < pos + width; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + (text[i] - '0');
   }
+  return value;
+}
+
+}  // namespace
+
+TimestampParse parse_iso8601_explained(std::string_view text) {
   using namespace std::chrono;
-  auto days = sys_days{year{y} / month{static_cast<unsigned>(mo)} / day{static_cast<unsigned>(d)}};
-  if (!year_month_day{days}.ok()) return std::nullopt;
-  if (y < 1700 || y > 2200) return std::nullopt;  // outside what a nanosecond time point can hold (1678-2262)
-  auto tp = days + hours{h} + minutes{mi} - minutes{offset_minutes};
-  // round, not truncate: 41.001 s in binary floating point is 41.00099999...
-  return time_point_cast<WallTime::duration>(tp + round<WallTime::duration>(duration<double>(s)));
+  auto fail = [](std::string reason) { return TimestampParse{std::nullopt, std::move(reason)}; };
+  // YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
+  auto y = digits(text, 0, 4), mo = digits(text, 5, 2), d = digits(text, 8, 2);
+  auto h = digits(text, 11, 2), mi = digits(text, 14, 2), s = digits(text, 17, 2);
+  if (!y || !mo || !d || !h || !mi || !s || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't') ||
+      text[13] != ':' || text[16] != ':')
+    return fail("not of the form YYYY-MM-DDTHH:MM:SS with a zone");
+  if (*y < 1700 || *y > 2200) return fail("year outside 1700-2200");  // nanosecond time points end in 2262
+  year_month_day date{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
+  if (!date.ok()) return fail("no such date");
+  if (*h > 23 || *mi > 59 || *s > 60) return fail("no such time of day");  // 60: a leap second
+  std::size_t pos = 19;
+  nanoseconds fraction{0};
+  if (pos < text.size() && (text[pos] == '.' || text[pos] == ',')) {
+    std::size_t first = ++pos;
+    long long scale = 100'000'000;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      fraction += nanoseconds((text[pos] - '0') * scale);  // digits past the ninth are below a nanosecond
+      scale /= 10;
+      ++pos;
+    }
+    if (pos == first) return fail("a decimal point with no digits");
+  }
+  std::string_view zone = text.substr(pos);
+  minutes offset{0};
+  if (zone == "Z" || zone == "z") {
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+    auto oh = digits(zone, 1, 2), om = digits(zone, 4, 2);
+    if (!oh || !om || *oh > 18 || *om > 59) return fail("zone offset is not +HH:MM within 18 hours");
+    offset = minutes((zone[0] == '-' ? -1 : 1) * (*oh * 60 + *om));
+  } else if (zone.empty()) {
+    return fail("no zone: local time of an unknown place, not a point in time");
+  } else {
+    return fail("zone is neither Z nor +HH:MM");
+  }
+  auto tp = sys_days{date} + hours{*h} + minutes{*mi} + seconds{*s} + fraction - offset;
+  return TimestampParse{time_point_cast<WallTime::duration>(tp), {}};
+}
+
+std::optional<WallTime> parse_iso8601(std::string_view text) {
+  return parse_iso8601_explained(text).time;
 }
 
 std::optional<WallTime> as_timestamp(const json& value) {

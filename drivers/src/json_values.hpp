@@ -27,6 +27,14 @@ std::optional<double> parse_number(std::string_view text);
 // milliseconds (1656118444933).
 std::optional<WallTime> as_timestamp(const json& value);
 std::optional<WallTime> parse_iso8601(std::string_view text);
+// The same, saying why text is not a timestamp ("no such date", "no zone ...")
+// for the decode error; fields other than digits where digits belong (a sign,
+// "nan", a space) are refused, not read.
+struct TimestampParse {
+  std::optional<WallTime> time;
+  std::string problem;  // empty when `time` is set
+};
+TimestampParse parse_iso8601_explained(std::string_view text);
 
 // Publishers that send local wall-clock time without a zone: the text is read
 // at `utc_offset` (the site's offset from UTC, DriverOptions::local_utc_offset).

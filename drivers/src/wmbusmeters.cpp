@@ -106,7 +106,9 @@ DecodeResult WmbusmetersDriver::decode(const Message& message) {
   if (auto stamp = in.text("timestamp"); stamp && *stamp != kPlaceholderTimestamp) {
     sensor_time = jv::parse_iso8601(*stamp);
     if (!sensor_time)
-      errors.fail(DecodeError::Code::kWrongType, "timestamp is not ISO 8601 UTC: " + excerpt_text(*stamp));
+      errors.fail(DecodeError::Code::kWrongType, "timestamp is not ISO 8601 UTC (" +
+                                                     jv::parse_iso8601_explained(*stamp).problem +
+                                                     "): " + excerpt_text(*stamp));
   }
   if (errors.error()) return *errors.error();
   if (!media) return DecodeError{DecodeError::Code::kMalformed, "telegram has no media"};
