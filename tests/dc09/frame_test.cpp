@@ -204,6 +204,15 @@ TEST_CASE("dc09 replies: NAK carries the receiver's time, DUH, and broken frames
     CHECK(parse_reply(frames[1], {}).ok());
     CHECK(stream == "\nC60E");
   }
+  SECTION("a NAK with an unreadable timestamp is still a NAK, without a time") {
+    std::string body = "\"NAK\"0000R0L0A0[]_99:99:99,13-45-2026";
+    char header[16];
+    std::snprintf(header, sizeof header, "%04X%04X", crc16_arc(body), static_cast<unsigned>(body.size()));
+    auto reply = parse_reply("\n" + std::string(header) + body + "\r", {});
+    REQUIRE(reply.ok());
+    CHECK(reply.value().kind == Reply::Kind::nak);
+    CHECK_FALSE(reply.value().time);
+  }
   SECTION("DUH") {
     std::string body = "\"DUH\"0005R0L0#1234[]";
     char header[16];

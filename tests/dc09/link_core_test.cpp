@@ -1,5 +1,6 @@
 // The DC-09 link logic in virtual time: retries on the same sequence number,
 // failover to the backup path, NAK time adoption, DUH, supervision, order.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "eg/dc09/link_core.hpp"
@@ -41,11 +42,12 @@ struct Harness {
   }
 };
 
-Result<Reply> ack(unsigned sequence, std::string account = "1234") {
+Result<Reply> ack(unsigned sequence, std::string account = "1234", bool encrypted = false) {
   Reply r;
   r.kind = Reply::Kind::ack;
   r.sequence = sequence;
   r.account = std::move(account);
+  r.encrypted = encrypted;
   return r;
 }
 Result<Reply> nak(std::optional<WallTime> time) {
@@ -326,4 +328,71 @@ TEST_CASE("dc09 link: a reused connection closed by the receiver costs one free 
   auto failed = core.on_transport_error(0, "connection closed by the receiver", h.now, true);
   REQUIRE(failed.outcomes.size() == 1);
   CHECK(failed.outcomes[0].kind == LinkCore::Outcome::Kind::failed);
+}
+
+TEST_CASE("dc09 link: a NAK without a timestamp is a refusal: the next path, then rejected, not retried", "[dc09]") {
+  Harness h;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  core.enqueue({2, "ADM-CID", "b"}, h.now);
+  auto a = core.on_reply(0, nak(std::nullopt), h.now);
+  CHECK(a.outcomes.empty());
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].path == 1);  // not the same receiver again: it refused the message, not its time
+  CHECK(sequence_of(a.transmits[0].frame) == 1);
+  CHECK(a.path_changes.empty());  // the receiver is there
+  CHECK(core.time_offset(0) == 0s);
+  auto b = core.on_reply(1, nak(std::nullopt), h.now);
+  REQUIRE(b.outcomes.size() == 1);
+  CHECK(b.outcomes[0].kind == LinkCore::Outcome::Kind::rejected);
+  CHECK(b.outcomes[0].id == 1);
+  CHECK(b.outcomes[0].attempts == 2);
+  CHECK(b.outcomes[0].detail.find("NAK without a timestamp") != std::string::npos);
+  REQUIRE(b.transmits.size() == 1);  // the queue goes on
+  CHECK(sequence_of(b.transmits[0].frame) == 2);
+}
+
+TEST_CASE("dc09 link: a timestamp NAK again after resending on the receiver's clock is a refusal", "[dc09]") {
+  Harness h(1);
+  h.settings.attempts_per_path = 5;
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  auto a = core.on_reply(0, nak(kStart + 3600s), h.now);  // a real clock problem: resend on its time
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].frame.find("_23:00:00,11-24-2026") != std::string::npos);
+  h.advance(1000ms);
+  // The resend carried the receiver's own time, and it still says NAK: the
+  // timestamp is not what it objects to (iobroker.sia NAKs an unknown account
+  // this way), so sending it again cannot help.
+  auto b = core.on_reply(0, nak(kStart + 3601s), h.now);
+  CHECK(b.transmits.empty());
+  REQUIRE(b.outcomes.size() == 1);
+  CHECK(b.outcomes[0].kind == LinkCore::Outcome::Kind::rejected);
+  CHECK(b.outcomes[0].attempts == 2);
+  CHECK(b.outcomes[0].detail.find("refuses the message") != std::string::npos);
+  CHECK(core.queued() == 0);
+}
+
+TEST_CASE("dc09 link: with AES, a plaintext ACK is a failed attempt, not delivery", "[dc09]") {
+  Harness h;
+  h.settings.attempts_per_path = 1;
+  h.settings.key = Key(16, 0x11);
+  LinkCore core(h.settings, pad);
+  core.enqueue({1, "ADM-CID", "a"}, h.now);
+  auto a = core.on_reply(0, ack(1), h.now);  // no '*': not the receiver that holds our key
+  CHECK(a.outcomes.empty());
+  REQUIRE(a.transmits.size() == 1);
+  CHECK(a.transmits[0].path == 1);  // fails over as for no reply
+  CHECK(sequence_of(a.transmits[0].frame) == 1);
+  REQUIRE(a.path_changes.size() == 1);
+  CHECK_FALSE(a.path_changes[0].up);
+  CHECK(std::any_of(a.notes.begin(), a.notes.end(),
+                    [](const std::string& n) { return n.find("plaintext ACK") != std::string::npos; }));
+  CHECK(core.queued() == 1);
+  // A late plaintext ACK for the first try is no delivery either.
+  CHECK(core.on_reply(0, ack(1), h.now).outcomes.empty());
+  auto b = core.on_reply(1, ack(1, "1234", true), h.now);
+  REQUIRE(b.outcomes.size() == 1);
+  CHECK(b.outcomes[0].kind == LinkCore::Outcome::Kind::delivered);
+  CHECK(b.outcomes[0].path == 1);
 }

@@ -4,6 +4,17 @@
 #include <stdexcept>
 
 namespace eg::dc09 {
+namespace {
+
+// A NAK whose time is this close to the timestamp the NAKed frame carried was
+// not about the time: rounding to whole seconds and the round trip stay well
+// inside it, and DC-09's window (+20 s / -40 s) well outside.
+constexpr std::chrono::seconds kClockTolerance{5};
+
+const char* const kRefusal =
+    ": the receiver refuses the message, not its time (check the account, receiver and line numbers and the key)";
+
+}  // namespace
 
 std::string Endpoint::describe() const {
   return std::string(transport == Transport::tcp ? "tcp " : "udp ") + host + ":" + std::to_string(port);
@@ -57,7 +68,8 @@ void LinkCore::pump(Now now, Actions& out) {
     head_ = Head{};
     head_->sequence = take_sequence();
     head_->tried.assign(paths_.size(), false);
-    head_->duh.assign(paths_.size(), false);
+    head_->refused.assign(paths_.size(), false);
+    head_->clock_adopted.assign(paths_.size(), false);
     head_->reconnect_used.assign(paths_.size(), false);
   }
   bool head_out = std::any_of(paths_.begin(), paths_.end(),
@@ -66,7 +78,7 @@ void LinkCore::pump(Now now, Actions& out) {
     if (!head_->path_chosen) {
       // A round starts on the path most likely to answer now.
       std::size_t path = preferred_path(now);
-      for (std::size_t k = 0; k < paths_.size() && head_->duh[path]; ++k) path = (path + 1) % paths_.size();
+      for (std::size_t k = 0; k < paths_.size() && head_->refused[path]; ++k) path = (path + 1) % paths_.size();
       head_->path = path;
       head_->path_chosen = true;
       head_->tried[path] = true;
@@ -81,7 +93,7 @@ void LinkCore::pump(Now now, Actions& out) {
     // The head message waiting for this path tests it well enough.
     if (head_ && head_->path_chosen && head_->path == i && !head_out) continue;
     unsigned sequence = take_sequence();
-    path.in_flight = InFlight{true, sequence, now.steady + settings_.ack_timeout};
+    path.in_flight = InFlight{true, sequence, now.steady + settings_.ack_timeout, path.time_offset};
     path.next_null = now.steady + settings_.supervision_interval;
     out.transmits.push_back({i, frame(i, "NULL", sequence, "", now), true});
   }
@@ -92,7 +104,8 @@ void LinkCore::send_head(Now now, Actions& out) {
   ++head_->attempts;
   ++head_->attempts_on_path;
   head_->not_before.reset();
-  paths_[head_->path].in_flight = InFlight{false, head_->sequence, now.steady + settings_.ack_timeout};
+  PathState& path = paths_[head_->path];
+  path.in_flight = InFlight{false, head_->sequence, now.steady + settings_.ack_timeout, path.time_offset};
   out.transmits.push_back({head_->path, frame(head_->path, message.token, head_->sequence, message.data, now), false});
 }
 
@@ -107,7 +120,11 @@ LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>
   }
   const Reply& answer = reply.value();
   const bool for_head = head_ && head_->attempts > 0 && answer.sequence == head_->sequence;
-  if (answer.kind == Reply::Kind::ack && for_head && (!path.in_flight || path.in_flight->sequence != head_->sequence) &&
+  // With a key, the receiver holding it answers "*ACK"; a plaintext ACK comes
+  // from a receiver without our key (or a spoofer) and proves no delivery.
+  const bool trusted = answer.kind != Reply::Kind::ack || settings_.key.empty() || answer.encrypted;
+  if (answer.kind == Reply::Kind::ack && trusted && for_head &&
+      (!path.in_flight || path.in_flight->sequence != head_->sequence) &&
       (answer.account.empty() || answer.account == settings_.account)) {
     // A late ACK for an earlier try of the head message (its attempt here
     // timed out): it was delivered; stop trying it elsewhere.
@@ -143,6 +160,17 @@ LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>
         return out;
       }
       path.in_flight.reset();
+      if (!trusted) {
+        // As for no reply: retried, then the next path.
+        const std::string why =
+            "plaintext ACK from " + where + " although AES is configured (wrong or spoofed receiver)";
+        if (sent.supervision) {
+          supervision_result(path_index, false, why, now, out);
+        } else {
+          head_attempt_failed(path_index, why, false, now, out);
+        }
+        break;
+      }
       if (sent.supervision) {
         supervision_result(path_index, true, "ACK", now, out);
       } else {
@@ -156,24 +184,37 @@ LinkCore::Actions LinkCore::on_reply(std::size_t path_index, const Result<Reply>
           path.next_null = now.steady + settings_.supervision_interval;  // traffic proves the path
       }
       break;
-    case Reply::Kind::nak:
-      // The receiver rejects the message, most often for its timestamp: adopt
-      // the receiver's clock and send again at once, same sequence number.
-      if (answer.time) path.time_offset = std::chrono::round<std::chrono::seconds>(*answer.time - now.wall);
+    case Reply::Kind::nak: {
+      // DC-09 NAKs a message whose timestamp is outside the receiver's window
+      // with the receiver's own time. Any other NAK refuses the message itself.
       path.in_flight.reset();
+      std::optional<std::chrono::seconds> offset;
+      if (answer.time) offset = std::chrono::round<std::chrono::seconds>(*answer.time - now.wall);
       if (sent.supervision) {
+        if (offset) path.time_offset = *offset;
         supervision_result(path_index, true, "NAK (the receiver answers)", now, out);
+      } else if (!offset) {
+        head_refused(path_index, "NAK without a timestamp from " + where + kRefusal, now, out);
+      } else if (head_->clock_adopted[path_index] && std::chrono::abs(*offset - sent.time_offset) <= kClockTolerance) {
+        // The frame already carried the receiver's own time (iobroker.sia NAKs
+        // an unknown account this way): sending it again cannot help.
+        head_refused(path_index, "NAK from " + where + " again, for a message on the receiver's own time" + kRefusal,
+                     now, out);
       } else {
-        head_attempt_failed(path_index, "NAK from " + where, true, now, out);
+        // Adopt the receiver's clock and send again at once, same sequence number.
+        path.time_offset = *offset;
+        head_->clock_adopted[path_index] = true;
+        head_attempt_failed(path_index, "NAK from " + where + ": timestamp outside its window (its clock adopted)",
+                            true, now, out);
       }
       break;
+    }
     case Reply::Kind::duh:
       path.in_flight.reset();
       if (sent.supervision) {
         supervision_result(path_index, true, "DUH (the receiver answers)", now, out);
       } else {
-        head_->duh[path_index] = true;
-        move_to_next_path("DUH from " + where + ": the receiver does not understand the message", false, now, out);
+        head_refused(path_index, "DUH from " + where + ": the receiver does not understand the message", now, out);
       }
       break;
   }
@@ -233,12 +274,18 @@ void LinkCore::head_attempt_failed(std::size_t /*path*/, const std::string& reas
   move_to_next_path(reason, true, now, out);
 }
 
+void LinkCore::head_refused(std::size_t path, const std::string& reason, Now now, Actions& out) {
+  out.notes.push_back("sequence " + std::to_string(head_->sequence) + " refused: " + reason);
+  head_->refused[path] = true;
+  move_to_next_path(reason, false, now, out);
+}
+
 void LinkCore::move_to_next_path(const std::string& reason, bool path_failed, Now now, Actions& out) {
   if (path_failed) set_path(head_->path, false, reason, now, out);
   // The other paths, in order after this one, each once per round.
   for (std::size_t k = 1; k < paths_.size(); ++k) {
     std::size_t next = (head_->path + k) % paths_.size();
-    if (head_->tried[next] || head_->duh[next]) continue;
+    if (head_->tried[next] || head_->refused[next]) continue;
     head_->path = next;
     head_->tried[next] = true;
     head_->attempts_on_path = 0;
@@ -246,7 +293,7 @@ void LinkCore::move_to_next_path(const std::string& reason, bool path_failed, No
     return;
   }
   // Every path has had its tries.
-  if (std::find(head_->duh.begin(), head_->duh.end(), false) == head_->duh.end()) {
+  if (std::find(head_->refused.begin(), head_->refused.end(), false) == head_->refused.end()) {
     out.outcomes.push_back(
         {Outcome::Kind::rejected, queue_.front().id, head_->path, head_->sequence, head_->attempts, reason});
     queue_.pop_front();

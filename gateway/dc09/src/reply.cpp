@@ -115,7 +115,10 @@ Result<Reply> parse_reply(std::string_view frame, const Key& key) {
   std::size_t underscore = content.rfind('_');
   if (underscore != std::string::npos) {
     reply.time = parse_timestamp(content.substr(underscore + 1));
-    if (!reply.time) return make_error("unreadable timestamp '" + content.substr(underscore + 1) + "'");
+    // A NAK without a readable time is still a NAK: one that is not about the
+    // message's timestamp (the link treats it as a refusal).
+    if (!reply.time && reply.kind != Reply::Kind::nak)
+      return make_error("unreadable timestamp '" + content.substr(underscore + 1) + "'");
   }
   return reply;
 }

@@ -1,10 +1,11 @@
 // The DC-09 link, sans-I/O: a FIFO of alarm messages delivered one at a time
 // over a primary and optional backup receiver path, with retries on the same
-// sequence number, NAK time adoption, DUH handling, failover and NULL
-// supervision. It owns no socket and no timer: it is fed replies, transport
-// errors and "time is now T", and returns frames to transmit, outcomes and
-// path changes, plus when it next needs waking. The Asio Transmitter drives
-// it; unit tests drive it in virtual time.
+// sequence number, NAK time adoption, refusals (DUH, a NAK not about the
+// time), failover and NULL supervision. With a key, only an encrypted ACK
+// ("*ACK") counts as delivery. It owns no socket and no timer: it is fed
+// replies, transport errors and "time is now T", and returns frames to
+// transmit, outcomes and path changes, plus when it next needs waking. The
+// Asio Transmitter drives it; unit tests drive it in virtual time.
 //
 // Order: messages leave strictly in the order they were enqueued; a message
 // that cannot be delivered holds the queue (and keeps being retried), so an
@@ -71,7 +72,7 @@ class LinkCore {
     enum class Kind {
       delivered,  // ACK from a receiver
       failed,     // every path tried and failed; still queued and retried
-      rejected,   // DUH from every path: no receiver understands it; dropped
+      rejected,   // refused by every path (DUH, or a NAK not about the time): no receiver takes it; dropped
     };
     Kind kind = Kind::delivered;
     std::uint64_t id = 0;
@@ -119,6 +120,7 @@ class LinkCore {
     bool supervision = false;
     unsigned sequence = 0;
     SteadyTime deadline;
+    std::chrono::seconds time_offset{0};  // the path's offset the frame was stamped with
   };
   struct PathState {
     bool up = true;  // optimistic until a path fails
@@ -133,9 +135,10 @@ class LinkCore {
     std::size_t path = 0;
     int attempts_on_path = 0;
     int attempts = 0;
-    bool path_chosen = false;  // else pick the preferred path when it is next sent
-    std::vector<bool> tried;   // per path, this round
-    std::vector<bool> duh;     // per path
+    bool path_chosen = false;         // else pick the preferred path when it is next sent
+    std::vector<bool> tried;          // per path, this round
+    std::vector<bool> refused;        // per path: DUH, or a NAK that is not about the time
+    std::vector<bool> clock_adopted;  // per path: a NAK's time was adopted and the message resent
     bool failure_reported = false;
     std::vector<bool> reconnect_used;  // per path: the free retry after a closed reused connection
     std::optional<SteadyTime> not_before;
@@ -144,6 +147,7 @@ class LinkCore {
   void pump(Now now, Actions& out);
   void send_head(Now now, Actions& out);
   void head_attempt_failed(std::size_t path, const std::string& reason, bool at_once, Now now, Actions& out);
+  void head_refused(std::size_t path, const std::string& reason, Now now, Actions& out);
   void move_to_next_path(const std::string& reason, bool path_failed, Now now, Actions& out);
   void supervision_result(std::size_t path, bool ok, const std::string& reason, Now now, Actions& out);
   void set_path(std::size_t path, bool up, const std::string& reason, Now now, Actions& out);
