@@ -40,6 +40,49 @@ rules::RuleSet load_rule_set(const GatewayConfig& config) {
 
 namespace {
 
+// Why a target has no channel in this configuration; empty when it has one.
+std::string missing_channel(const std::string& target, const GatewayConfig& config) {
+  if (target == "operator" && !config.operator_link.enabled)
+    return "no [operator] link is configured (docs/operators.md)";
+  if (target == "family" && config.family.webhooks.empty())
+    return "no [[family.webhook]] is configured (docs/rules.md)";
+  if (target == "family") return "no [[family.webhook]] takes this resident's alerts";
+  if (target == "local_alarm" && config.escalation.local_alarm_topic.empty())
+    return "escalation.local_alarm_topic is empty";
+  if (target == "nurse_station" && config.escalation.nurse_station_topic.empty())
+    return "escalation.nurse_station_topic is empty";
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> undeliverable_rungs(const rules::RuleSet& set, const GatewayConfig& config) {
+  // A family step is deliverable for the residents some webhook serves; here
+  // only "none at all" is a configuration problem.
+  std::vector<std::string> warnings;
+  for (const auto& [id, ladder] : set.ladders) {
+    std::string users;
+    for (const auto& rule : set.rules)
+      if (rule.ladder == id) users += (users.empty() ? "" : ", ") + rule.id;
+    if (users.empty()) continue;
+    for (std::size_t i = 0; i < ladder.steps.size(); ++i) {
+      const std::string& target = ladder.steps[i].target;
+      if (target == "family" && !config.family.webhooks.empty()) continue;
+      std::string why = missing_channel(target, config);
+      if (why.empty()) continue;
+      bool last = i + 1 == ladder.steps.size();
+      warnings.push_back(config.rules_file + ": ladder '" + id + "' step " + std::to_string(i + 1) + " (" +
+                         ladder.steps[i].target + ") cannot deliver: " + why + "; " +
+                         (last ? "it is the last step: the ladder ends with the step before it"
+                               : "alerts skip to the next step at once") +
+                         " (rules: " + users + ")");
+    }
+  }
+  return warnings;
+}
+
+namespace {
+
 std::map<std::string, Alerting::RuleInfo> rule_info_for(const rules::RuleSet& set, const OperatorConfig& config) {
   std::map<std::string, Alerting::RuleInfo> info;
   for (const auto& rule : set.rules) {
@@ -69,16 +112,16 @@ Alerting::Alerting(boost::asio::io_context& io, rules::RuleSet rules, const Gate
       hooks_(std::move(hooks)),
       io_(io),
       wakeup_(io) {
-  if (!config.operator_link.enabled) {
-    for (const auto& [rule, info] : rule_info_)
-      if (info.operator_step) {
-        spdlog::warn(
-            "OPERATOR_NOT_CONFIGURED rule={} hint=\"its ladder has an operator step but the gateway config "
-            "has no [operator] link: that step will be counted as undeliverable\"",
-            rule);
-        break;
-      }
-  }
+  for (const auto& warning : undeliverable_rungs(engine_.rules(), config))
+    spdlog::warn("LADDER_STEP_UNDELIVERABLE detail=\"{}\"", warning);
+  engine_.set_reachability(
+      [this](const std::string& target, const v1::Alert& alert) { return reachable(target, alert); });
+  if (!config.family.webhooks.empty())
+    family_ = std::make_unique<FamilyNotifier>(
+        io, config.family, config.site, metrics,
+        [this](const v1::Alert& alert, std::uint32_t step, const FamilyNotifier::Outcome& outcome) {
+          on_family_outcome(alert, step, outcome);
+        });
   if (config.operator_link.enabled)
     operator_ = std::make_unique<OperatorLink>(
         io, config.operator_link, clock, metrics,
@@ -141,6 +184,7 @@ void Alerting::stop() {
   stopped_ = true;
   wakeup_.cancel();
   if (operator_) operator_->stop();
+  if (family_) family_->stop();
 }
 
 std::vector<rules::StateRow> Alerting::take_state_changes() {
@@ -186,6 +230,7 @@ void Alerting::apply(rules::Output output) {
     hooks_.emit_transition(std::move(transition));
   }
   for (const auto& delivery : output.deliveries) deliver(delivery);
+  for (const auto& delivery : output.undeliverable) report_undeliverable(delivery);
   // The state rows this changed go in the same group commit as the
   // transitions (take_state_changes): after a crash they agree.
   publish_engine_metrics();
@@ -215,19 +260,83 @@ void Alerting::deliver(const rules::Delivery& delivery) {
     hooks_.publish_local(config_.escalation.nurse_station_topic, notice.dump());
   } else if (delivery.target == "platform") {
     // The transition itself goes upstream: the platform's alarm desk reads it.
+  } else if (delivery.target == "family" && family_ && family_->serves(alert.resident_id())) {
+    family_->send(alert, delivery.step);
   } else if (delivery.target == "operator" && operator_) {
     auto info = rule_info_.find(alert.rule_id());
     operator_->send(OperatorLink::Kind::alarm, alert, delivery.step,
                     info != rule_info_.end() ? info->second.code : OperatorCode{});
   } else {
-    // No channel: family contacts are not built yet, and the operator step
-    // needs an [operator] link. Say so loudly.
-    metrics_.add("escalation_undeliverable_total{target=\"" + delivery.target + "\"}");
-    spdlog::error("ESCALATION_UNDELIVERABLE alert={} target={} step={} reason=\"no channel for this target yet\"",
-                  alert.id(), delivery.target, delivery.step);
+    // The engine asks reachable() before it hands out a rung, so this is a
+    // reannouncement of a rung whose channel has gone since.
+    report_undeliverable(delivery);
     return;
   }
   metrics_.add("escalation_deliveries_total{target=\"" + delivery.target + "\"}");
+}
+
+bool Alerting::reachable(const std::string& target, const v1::Alert& alert) const {
+  if (target == "platform") return !hooks_.platform_reachable || hooks_.platform_reachable();
+  if (target == "operator") return operator_ != nullptr;
+  if (target == "family") return family_ && family_->serves(alert.resident_id());
+  return missing_channel(target, config_).empty();
+}
+
+// The family's notification service answered (2xx) or never did: a delivery
+// record upstream, and the people on site told when it failed for good.
+void Alerting::on_family_outcome(const v1::Alert& sent, std::uint32_t step, const FamilyNotifier::Outcome& outcome) {
+  if (stopped_) return;
+  auto current = engine_.find_alert(sent.id());
+  v1::Alert alert = current.value_or(sent);
+  if (!current) alert.set_state(v1::ALERT_STATE_RESOLVED);
+  v1::AlertTransition t;
+  t.set_alert_id(alert.id());
+  t.set_gateway_id(alert.gateway_id());
+  t.set_from_state(alert.state());
+  t.set_to_state(alert.state());
+  *t.mutable_time() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wall_now().time_since_epoch()).count());
+  t.set_actor("family:webhook");
+  t.set_channel("webhook");
+  t.set_escalation_step(step);
+  t.set_escalation_target("family");
+  t.set_delivery(outcome.delivered ? v1::DELIVERY_CONFIRMED : v1::DELIVERY_FAILED);
+  t.set_reason(outcome.delivered ? "the family's notification service took the alert"
+                                 : "the family's notification service did not take the alert: " + outcome.detail);
+  t.set_delivery_detail("POST " + outcome.url + " -> " + outcome.detail +
+                        " attempts=" + std::to_string(outcome.attempts));
+  *t.mutable_alert() = alert;
+  spdlog::log(outcome.delivered ? spdlog::level::info : spdlog::level::err,
+              "ALERT_DELIVERY alert={} rule={} target=family delivery={} detail=\"{}\"", alert.id(), alert.rule_id(),
+              v1::Delivery_Name(t.delivery()), t.delivery_detail());
+  metrics_.add("alert_transitions_total");
+  hooks_.emit_transition(std::move(t));
+  if (!outcome.delivered && current && alert.state() != v1::ALERT_STATE_ACKNOWLEDGED)
+    report_undeliverable({"family", step, alert});
+}
+
+// A rung the ladder skipped: the platform sees it as a failed delivery in the
+// transition; here the metric, the log, and the people on site who maintain
+// the box (the nurse station console shows maintenance notices).
+void Alerting::report_undeliverable(const rules::Delivery& delivery) {
+  const v1::Alert& alert = delivery.alert;
+  std::string why = delivery.target == "platform" ? "the uplink to the platform is down"
+                    : delivery.target == "family" && family_ && family_->serves(alert.resident_id())
+                        ? "the family's notification service did not take it"
+                        : missing_channel(delivery.target, config_);
+  metrics_.add("escalation_undeliverable_total{target=\"" + delivery.target + "\"}");
+  spdlog::error("ESCALATION_UNDELIVERABLE alert={} rule={} target={} step={} reason=\"{}\"", alert.id(),
+                alert.rule_id(), delivery.target, delivery.step, why);
+  if (config_.escalation.maintenance_topic.empty()) return;
+  nlohmann::json notice = {{"alert_id", alert.id()},
+                           {"rule", alert.rule_id()},
+                           {"severity", v1::Severity_Name(alert.severity())},
+                           {"undeliverable_target", delivery.target},
+                           {"step", delivery.step},
+                           {"reason", why},
+                           {"summary", "Escalation step " + std::to_string(delivery.step) + " (" + delivery.target +
+                                           ") could not be reached for: " + alert.summary()}};
+  hooks_.publish_local(config_.escalation.maintenance_topic, notice.dump());
 }
 
 void Alerting::on_device_cancel(const v1::SensorEvent& event) {

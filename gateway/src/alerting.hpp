@@ -14,12 +14,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "eg/common/clock.hpp"
 #include "eg/gateway/config.hpp"
 #include "eg/gateway/metrics.hpp"
 #include "eg/rules/engine.hpp"
 #include "eldercare/v1/command.pb.h"
+#include "family_webhook.hpp"
 #include "operator_link.hpp"
 
 namespace eg::gateway {
@@ -41,6 +43,9 @@ class Alerting {
     // Operator messages awaiting a receiver's ACK, kept across restarts.
     std::function<std::int64_t(std::string_view meta, std::string_view alert)> persist_operator_message;
     std::function<void(std::int64_t id)> forget_operator_message;
+    // Whether the platform can be told now (the uplink is connected, or has
+    // been down only briefly); unset: always.
+    std::function<bool()> platform_reachable;
   };
 
   Alerting(boost::asio::io_context& io, rules::RuleSet rules, const GatewayConfig& config, const Clock& clock,
@@ -71,6 +76,9 @@ class Alerting {
  private:
   void apply(rules::Output output);
   void deliver(const rules::Delivery& delivery);
+  void report_undeliverable(const rules::Delivery& delivery);
+  void on_family_outcome(const eldercare::v1::Alert& sent, std::uint32_t step, const FamilyNotifier::Outcome& outcome);
+  bool reachable(const std::string& target, const eldercare::v1::Alert& alert) const;
   void follow_up_operator(const eldercare::v1::AlertTransition& transition);
   void on_operator_outcome(const OperatorLink::Sent& sent, const dc09::LinkCore::Outcome& outcome,
                            const dc09::Endpoint& endpoint);
@@ -87,6 +95,7 @@ class Alerting {
   Hooks hooks_;
   boost::asio::io_context& io_;
   std::unique_ptr<OperatorLink> operator_;
+  std::unique_ptr<FamilyNotifier> family_;
   boost::asio::steady_timer wakeup_;
   std::optional<WallTime> armed_for_;
   std::vector<rules::StateRow>
@@ -98,5 +107,11 @@ class Alerting {
 // Builds the rule set the config names: the rule file plus the residents of
 // the registry. Throws ConfigError (file:line for rule files).
 rules::RuleSet load_rule_set(const GatewayConfig& config);
+
+// Ladder rungs this configuration cannot deliver (an operator step with no
+// [operator] link, a family step with no family channel), one warning each,
+// naming the ladder, the step and the rules that use it. --check-config
+// prints them; the daemon logs them at start.
+std::vector<std::string> undeliverable_rungs(const rules::RuleSet& rules, const GatewayConfig& config);
 
 }  // namespace eg::gateway

@@ -83,6 +83,11 @@ bool is_hex(const std::string& text) {
   return !text.empty() && text.find_first_not_of("0123456789ABCDEFabcdef") == std::string::npos;
 }
 
+std::string upper_case(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return text;
+}
+
 OperatorPathConfig read_operator_path(TomlReader& parent, const toml::table& table, const char* name) {
   TomlReader in(table, parent.file(), parent.qualified(name));
   OperatorPathConfig path;
@@ -96,6 +101,28 @@ OperatorPathConfig read_operator_path(TomlReader& parent, const toml::table& tab
   return path;
 }
 
+void read_family(const toml::table& table, const std::string& file, FamilyConfig& family) {
+  TomlReader in(table, file, "family");
+  for (const toml::table* hook_table : in.table_array("webhook")) {
+    TomlReader h(*hook_table, file, "family.webhook");
+    FamilyWebhookConfig hook;
+    hook.line = static_cast<int>(hook_table->source().begin.line);
+    hook.url = h.required_string("url");
+    if (!hook.url.starts_with("http://") && !hook.url.starts_with("https://"))
+      h.fail_at(*hook_table->get("url"), "url", "expected an http:// or https:// URL, got \"" + hook.url + "\"");
+    hook.residents = h.optional_string_array("residents");
+    hook.token_file = h.optional_string("token_file", "");
+    hook.ca_file = h.optional_string("ca_file", "");
+    hook.timeout = std::chrono::milliseconds(h.optional_int("timeout_ms", hook.timeout.count(), 100, 120'000));
+    hook.max_attempts = static_cast<int>(h.optional_int("max_attempts", hook.max_attempts, 1, 100));
+    hook.first_retry =
+        std::chrono::milliseconds(h.optional_int("retry_delay_ms", hook.first_retry.count(), 10, 600'000));
+    h.reject_unknown_keys();
+    family.webhooks.push_back(std::move(hook));
+  }
+  in.reject_unknown_keys();
+}
+
 void read_operator(const toml::table& table, const std::string& file, OperatorConfig& op) {
   TomlReader in(table, file, "operator");
   op.enabled = true;
@@ -103,13 +130,18 @@ void read_operator(const toml::table& table, const std::string& file, OperatorCo
   op.format = in.optional_string("format", op.format);
   if (op.format != "ADM-CID" && op.format != "SIA-DCS")
     in.fail_here("operator.format: expected \"ADM-CID\" (Contact ID) or \"SIA-DCS\", got \"" + op.format + "\"");
+  // Account, receiver and line are hex, sent as written: receivers match them
+  // in upper case (iobroker.sia refuses "abc"), so "abc" is kept as "ABC".
   op.account = in.required_string("account");
   if (!is_hex(op.account) || op.account.size() < 3 || op.account.size() > 16)
     in.fail_at(*table.get("account"), "account", "3 to 16 hex digits (0-9, A-F), got \"" + op.account + "\"");
+  op.account = upper_case(op.account);
   op.receiver = in.optional_string("receiver", op.receiver);
   op.line = in.optional_string("line", op.line);
-  for (const auto* field : {&op.receiver, &op.line})
+  for (auto* field : {&op.receiver, &op.line}) {
     if (!is_hex(*field) || field->size() > 6) in.fail_here("operator.receiver and operator.line: 1 to 6 hex digits");
+    *field = upper_case(*field);
+  }
   op.partition = static_cast<int>(in.optional_int("partition", 1, 0, 99));
   op.aes_key_hex = in.optional_string("aes_key", "");
   // The key may live in its own file (mode 0600, or a systemd credential), so
@@ -294,10 +326,12 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     e.local_alarm_topic = in.optional_string("local_alarm_topic", e.local_alarm_topic);
     e.nurse_station_topic = in.optional_string("nurse_station_topic", e.nurse_station_topic);
     e.local_command_topic = in.optional_string("local_command_topic", e.local_command_topic);
+    e.maintenance_topic = in.optional_string("maintenance_topic", e.maintenance_topic);
     in.reject_unknown_keys();
   }
 
   if (const toml::table* table = top.optional_table("operator")) read_operator(*table, file, config.operator_link);
+  if (const toml::table* table = top.optional_table("family")) read_family(*table, file, config.family);
 
   top.reject_unknown_keys();
   return config;

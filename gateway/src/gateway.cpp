@@ -94,6 +94,7 @@ struct Gateway::Impl {
   void start(std::function<void()> ready) {
     on_ready = std::move(ready);
     started = clock.wall_now();
+    upstream_down_since = clock.steady_now();
     store = std::make_unique<Store>(config.database);
     group = std::make_unique<CommitGroup>(store->last_sequence(), kMaxHeld);
     housekeeping = std::make_unique<Housekeeping>(
@@ -122,7 +123,8 @@ struct Gateway::Impl {
                             write([&] { id = store->add_operator_message(meta, alert); });
                             return id;
                           },
-                          [this](std::int64_t id) { write([&] { store->remove_operator_message(id); }); }});
+                          [this](std::int64_t id) { write([&] { store->remove_operator_message(id); }); },
+                          [this] { return platform_reachable(); }});
       pending_rules.reset();
     }
     // The backlog is not counted here: with a million rows stored that alone
@@ -147,6 +149,7 @@ struct Gateway::Impl {
     forwarder->committed(group->committed_sequence());  // the backlog left by the last run goes first
     upstream->on_connection([this](bool connected) {
       metrics.set("upstream_connected", connected ? 1 : 0);
+      upstream_down_since = connected ? std::nullopt : std::optional<SteadyTime>(clock.steady_now());
       forwarder->connection_changed(connected);
       if (connected) publish_status();
     });
@@ -636,6 +639,14 @@ struct Gateway::Impl {
     return status.SerializeAsString();
   }
 
+  // The platform rung of a ladder counts as reachable while the uplink is
+  // up or has been down only briefly (a reconnect, the first connect after
+  // start); beyond that, ladders skip it and say so.
+  static constexpr std::chrono::seconds kUplinkGrace{30};
+  bool platform_reachable() const {
+    return !upstream_down_since || clock.steady_now() - *upstream_down_since < kUplinkGrace;
+  }
+
   void publish_status() {
     upstream->publish(upstream_topic("status"), status_message(true, false), 1, true, [](bool) {});
   }
@@ -842,6 +853,8 @@ struct Gateway::Impl {
   RateLimitedLog bad_input_log;
   UuidGenerator uuids;
   WallTime started;
+  // Since when the uplink has been down (from start until first connected).
+  std::optional<SteadyTime> upstream_down_since;
   std::set<std::string> unregistered;
   std::optional<rules::RuleSet> pending_rules;  // handed to `alerting` at start
   std::unique_ptr<Alerting> alerting;

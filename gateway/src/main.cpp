@@ -121,7 +121,12 @@ int main(int argc, char** argv) {
   }
   if (!check_config_path.empty()) {
     std::cout << path << ": ok (gateway " << config.gateway_id << ", " << config.drivers.size() << " driver routes, "
-              << config.devices.size() << " devices, " << (rules ? rules->rules.size() : 0) << " rules)\n";
+              << config.devices.size() << " devices, " << (rules ? rules->rules.size() : 0) << " rules)" << std::endl;
+    // Valid, but some ladder rungs would reach nobody: warn, still exit 0
+    // (a box without an operator contract is a legitimate deployment).
+    if (rules)
+      for (const auto& warning : eg::gateway::undeliverable_rungs(*rules, config))
+        std::cerr << "warning: " << warning << "\n";
     return 0;
   }
   spdlog::set_level(spdlog::level::from_str(config.log_level));

@@ -318,8 +318,13 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
         // again is news, though (an SOS button pressed again): with no alert
         // standing it raises a new one.
         if (rising) tracker.true_since = now;
+        // With an alert standing, a report of the condition that is not a
+        // rising edge is news only for press-style rules (retrigger =
+        // each_event); a vital sign that stays high is one episode.
         auto active = active_.find(key);
-        bool held = tracker.true_since ? now - *tracker.true_since >= seconds(p.for_s) : active == active_.end();
+        const bool standing = active != active_.end();
+        bool held =
+            tracker.true_since ? now - *tracker.true_since >= seconds(p.for_s) : !standing || rule.retrigger_each_event;
         // A worse value (suspected -> detected) raises the standing alert's severity.
         bool worse = active != active_.end() && severity_of(rule, value) > active->second.alert.severity();
         if ((held || worse) && in_schedule(rule, now)) {
@@ -352,8 +357,14 @@ void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence
       alert.set_severity(severity);
       reason = "severity raised to " + v1::Severity_Name(severity);
     }
-    dirty_alerts_.insert(key);
-    out.transitions.push_back(transition(active, alert.state(), "rule-engine", "rules", reason, now));
+    if (alert.state() == v1::ALERT_STATE_ACKNOWLEDGED) {
+      // Acknowledged is not finished: a second fall, the button pressed
+      // again, is told to the ladder as if new.
+      new_episode(active, reason + " while acknowledged", now, out);
+    } else {
+      out.transitions.push_back(transition(active, alert.state(), "rule-engine", "rules", reason, now));
+    }
+    reindex_alert(key, active);
     return;
   }
   if (active_.size() >= limits_.max_active_alerts) {
@@ -374,6 +385,7 @@ void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence
   alert.set_severity(severity);
   alert.set_state(v1::ALERT_STATE_RAISED);
   alert.set_trigger_count(1);
+  alert.set_episode(1);
   *alert.mutable_raised_time() = to_timestamp(now);
   alert.set_summary(rule.summary + (tracker.room.empty() ? "" : " in room " + tracker.room));
   if (!evidence.empty()) alert.add_evidence_event_ids(evidence);
@@ -391,45 +403,92 @@ void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence
 
 void Engine::escalate(ActiveAlert& active, WallTime now, Output& out) {
   const Ladder& ladder = rules_.ladders.at(active.rule->ladder);
-  v1::Alert& alert = active.alert;
+  const auto size = static_cast<std::uint32_t>(ladder.steps.size());
   // Deadlines run from when the step was due, not from when we got round to
   // it, so a late wake-up (or a restart) does not stretch the ladder.
   WallTime due = active.next_step_at.value_or(now);
-  std::uint32_t step = alert.escalation_step();
-  const bool repeat = step >= ladder.steps.size();
-  if (repeat && ladder.repeat_last_every.count() == 0) {
-    active.next_step_at.reset();  // the ladder is exhausted; the alert waits for a person
+  std::uint32_t step = active.alert.escalation_step();
+  // Repeats that fell due while we slept (a late wake-up, a restart) are
+  // covered by this delivery: one, not one per missed period. The next keeps
+  // the rhythm, after now.
+  auto next_repeat = [&](WallTime next) {
+    const auto every = ladder.repeat_every;
+    if (next <= now) next += every * ((now - next) / every + 1);
+    return next;
+  };
+  if (step >= size) {  // past the end (also a restored alert on a ladder shortened since)
+    if (ladder.repeat_every.count() == 0) {
+      active.next_step_at.reset();  // the ladder is exhausted; the alert waits for a person
+      return;
+    }
+    // Everybody on the ladder again, in order (or only the last rung).
+    for (std::uint32_t s = ladder.repeat_all ? 1 : size; s <= size; ++s)
+      deliver_rung(active, s,
+                   ladder.repeat_all ? "repeat of the ladder: still no acknowledgement"
+                                     : "repeat of the last step: still no acknowledgement",
+                   now, out);
+    active.next_step_at = next_repeat(due + ladder.repeat_every);
     return;
   }
+  // Climb to the next rung that can deliver: one that cannot (no channel
+  // configured, uplink down) is recorded and passed at once, not counted as
+  // someone told.
   std::string reason =
-      repeat      ? "repeat of the last step: still no acknowledgement"
-      : step == 0 ? "first step"
-                  : "no acknowledgement within " + std::to_string(ladder.steps[step - 1].timeout.count()) + " s";
-  // A repeat is of the last rung, also for an alert restored past the end of
-  // a ladder that has since been shortened.
-  step = repeat ? static_cast<std::uint32_t>(ladder.steps.size()) : step + 1;
+      step == 0 ? "first step"
+                : "no acknowledgement within " + std::to_string(ladder.steps[step - 1].timeout.count()) + " s";
+  for (;;) {
+    ++step;
+    const bool delivered = deliver_rung(active, step, reason, now, out);
+    if (delivered || step == size) break;
+    reason = "step " + std::to_string(step) + " (" + ladder.steps[step - 1].target + ") cannot be reached";
+  }
   const Step& rung = ladder.steps[step - 1];
-  const bool last = step == ladder.steps.size();
-  if (!last) {
+  if (step < size) {
     active.next_step_at = due + rung.timeout;
-  } else if (ladder.repeat_last_every.count() > 0) {
-    const auto every = ladder.repeat_last_every;
-    WallTime next = due + (repeat ? every : rung.timeout);
-    // Repeats that fell due while we slept (a late wake-up, a restart) are
-    // covered by this delivery: one, not one per missed period. The next
-    // keeps the rhythm, after now.
-    if (next <= now) next += every * ((now - next) / every + 1);
-    active.next_step_at = next;
+  } else if (ladder.repeat_every.count() > 0) {
+    active.next_step_at = next_repeat(due + rung.timeout);
   } else {
     active.next_step_at.reset();
   }
+}
+
+bool Engine::deliver_rung(ActiveAlert& active, std::uint32_t step, const std::string& reason, WallTime now,
+                          Output& out) {
+  const Step& rung = rules_.ladders.at(active.rule->ladder).steps[step - 1];
+  v1::Alert& alert = active.alert;
   v1::AlertState from = alert.state();
   alert.set_escalation_step(step);
   alert.set_state(v1::ALERT_STATE_ESCALATING);
-  auto t = transition(active, from, "rule-engine", "rules", reason, now);
+  const bool ok = reachable(rung.target, alert);
+  auto t = transition(active, from, "rule-engine", "rules",
+                      ok ? reason : reason + "; " + rung.target + " cannot be reached: not delivered", now);
   t.set_escalation_target(rung.target);
+  if (!ok) t.set_delivery(v1::DELIVERY_FAILED);
   out.transitions.push_back(std::move(t));
-  out.deliveries.push_back({rung.target, step, alert});
+  (ok ? out.deliveries : out.undeliverable).push_back({rung.target, step, alert});
+  return ok;
+}
+
+std::chrono::seconds Engine::realert_after(const ActiveAlert& active) const {
+  if (active.rule->realert_after) return *active.rule->realert_after;
+  auto ladder = rules_.ladders.find(active.rule->ladder);
+  return ladder == rules_.ladders.end() ? std::chrono::seconds(0) : ladder->second.realert_after;
+}
+
+// An acknowledged alert comes back: a new episode, from the first rung.
+void Engine::new_episode(ActiveAlert& active, const std::string& reason, WallTime now, Output& out) {
+  v1::Alert& alert = active.alert;
+  v1::AlertState from = alert.state();
+  alert.set_episode(std::max<std::uint32_t>(alert.episode(), 1) + 1);
+  alert.set_escalation_step(0);
+  alert.set_state(v1::ALERT_STATE_RAISED);
+  out.transitions.push_back(
+      transition(active, from, "rule-engine", "rules", reason + ": episode " + std::to_string(alert.episode()), now));
+  active.next_step_at.reset();
+  if (!active.rule->ladder.empty() && rules_.ladders.contains(active.rule->ladder)) {
+    active.next_step_at = now;
+    escalate(active, now, out);
+  }
 }
 
 void Engine::clear(const Key& key, WallTime now, Output& out) {
@@ -480,6 +539,13 @@ Output Engine::on_time(WallTime now) {
     if (it == active_.end()) continue;
     ActiveAlert& active = it->second;
     active.indexed_step.reset();
+    if (active.alert.state() == v1::ALERT_STATE_ACKNOWLEDGED) {
+      new_episode(active,
+                  "acknowledged but not resolved within " + std::to_string(realert_after(active).count()) + " s", now,
+                  out);
+      fired.push_back(std::move(key));
+      continue;
+    }
     while (active.next_step_at && *active.next_step_at <= now) {
       auto before = active.next_step_at;
       escalate(active, now, out);
@@ -504,7 +570,9 @@ Output Engine::acknowledge(const std::string& alert_id, const std::string& actor
   v1::AlertState from = active.alert.state();
   if (from == v1::ALERT_STATE_ACKNOWLEDGED) return out;  // the same ack twice is one transition
   active.alert.set_state(v1::ALERT_STATE_ACKNOWLEDGED);
-  active.next_step_at.reset();  // the ladder stops here
+  // The ladder stops here; the re-alert timer starts.
+  auto after = realert_after(active);
+  active.next_step_at = after.count() > 0 ? std::optional<WallTime>(now + after) : std::nullopt;
   reindex_alert(key, active);
   out.transitions.push_back(transition(active, from, actor, channel, "acknowledged", now));
   return out;
@@ -659,7 +727,8 @@ void Engine::restore_rows(const std::vector<StateRow>& rows) {
         if (!google::protobuf::util::JsonStringToMessage(doc.at("alert").get<std::string>(), &active.alert).ok())
           throw RuleError("rule engine state holds an unreadable alert");
         active.next_step_at = read_optional_ms(doc.at("next_step_at"));
-        if (active.rule->ladder.empty() || !rules_.ladders.contains(active.rule->ladder)) active.next_step_at.reset();
+        const bool has_ladder = !active.rule->ladder.empty() && rules_.ladders.contains(active.rule->ladder);
+        if (!has_ladder && active.alert.state() != v1::ALERT_STATE_ACKNOWLEDGED) active.next_step_at.reset();
         alerts.insert_or_assign(key, std::move(active));
       }
     }

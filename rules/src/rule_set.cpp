@@ -158,6 +158,14 @@ Rule read_rule(const toml::table& table, const std::string& file) {
   rule.requires_flag = in.optional_string("requires", "");
   rule.auto_resolve = in.optional_bool("auto_resolve", true);
   rule.ladder = in.optional_string("ladder", "");
+  if (auto realert = read_duration(in, table, "realert_after")) {
+    if (*realert != std::floor(*realert)) in.fail_at(*table.get("realert_after"), "realert_after", "whole seconds");
+    rule.realert_after = std::chrono::seconds(static_cast<long long>(*realert));
+  }
+  std::string retrigger = in.optional_string("retrigger", "rising_edge");
+  if (retrigger != "rising_edge" && retrigger != "each_event")
+    in.fail_at(*table.get("retrigger"), "retrigger", "expected rising_edge or each_event");
+  rule.retrigger_each_event = retrigger == "each_event";
   std::string per = in.optional_string("per", rule.watch.kind == v1::EVENT_KIND_DEVICE_HEALTH ? "device" : "resident");
   if (per != "device" && per != "resident") in.fail_at(*table.get("per"), "per", "expected device or resident");
   rule.per_device = per == "device";
@@ -261,7 +269,20 @@ Ladder read_ladder(const toml::table& table, const std::string& file) {
   TomlReader in(table, file, "ladder");
   Ladder ladder;
   ladder.id = in.required_string("id");
-  ladder.repeat_last_every = read_ladder_time(in, table, "repeat_last_every").value_or(std::chrono::seconds(0));
+  // repeat_every + repeat = "all" (the default) or "last"; repeat_last_every
+  // is the older spelling of repeat_every with repeat = "last".
+  auto every = read_ladder_time(in, table, "repeat_every");
+  auto last_every = read_ladder_time(in, table, "repeat_last_every");
+  if (every && last_every)
+    in.fail_at(*table.get("repeat_last_every"), "repeat_last_every",
+               "give repeat_every or repeat_last_every, not both");
+  ladder.repeat_every = every.value_or(last_every.value_or(std::chrono::seconds(0)));
+  std::string repeat = in.optional_string("repeat", last_every ? "last" : "all");
+  if (repeat != "all" && repeat != "last") in.fail_at(*table.get("repeat"), "repeat", "expected \"all\" or \"last\"");
+  if (last_every && repeat != "last")
+    in.fail_at(*table.get("repeat"), "repeat", "repeat_last_every repeats the last step; use repeat_every");
+  ladder.repeat_all = repeat == "all";
+  ladder.realert_after = read_ladder_time(in, table, "realert_after").value_or(std::chrono::seconds(0));
   for (const toml::table* step_table : in.table_array("step")) {
     TomlReader s(*step_table, file, "ladder.step");
     Step step;

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include "eg/dc09/frame.hpp"
 #include "eg/gateway/config.hpp"
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -180,6 +181,29 @@ sia = "MA"
   CHECK_FALSE(parse_config(kMinimal, "gw.toml").operator_link.enabled);
 }
 
+TEST_CASE("config: a lower-case operator account, receiver and line are sent in upper case", "[gateway][config]") {
+  auto config = parse_config(kMinimal + R"(
+[operator]
+account = "abc"
+receiver = "1f"
+line = "a"
+[operator.primary]
+host = "10.0.0.5"
+port = 12000
+)",
+                             "gw.toml");
+  const auto& op = config.operator_link;
+  CHECK(op.account == "ABC");
+  CHECK(op.receiver == "1F");
+  CHECK(op.line == "A");
+  eg::dc09::Message message;
+  message.token = "ADM-CID";
+  message.account = op.account;
+  message.receiver = op.receiver;
+  message.line = op.line;
+  CHECK(eg::dc09::encode(message, {}).find("\"ADM-CID\"0001R1FLA#ABC[") != std::string::npos);
+}
+
 TEST_CASE("config: a broken [operator] is rejected with its position and reason", "[gateway][config]") {
   const std::string primary = "[operator.primary]\nhost = \"10.0.0.5\"\nport = 12000\n";
   CHECK(error_of(kMinimal + "[operator]\naccount = \"12G4\"\n" + primary) ==
@@ -269,4 +293,60 @@ TEST_CASE("config: the bounds and commit keys have defaults, take values, and re
   CHECK(negative_delay.find("gateway.commit_delay_ms") != std::string::npos);
   auto devices_text = error_of(with("max_tracked_devices = 1.5\n", ""));
   CHECK(devices_text.find("gateway.max_tracked_devices") != std::string::npos);
+}
+
+TEST_CASE("--check-config warns about ladder steps this configuration cannot deliver", "[gateway][config]") {
+  eg::test::TempDir dir;
+  const std::string rules = std::string(EG_SOURCE_DIR) + "/rules/eldercare-default.toml";
+  std::string bare = dir.file("bare.toml");
+  std::ofstream(bare) << kMinimal.substr(0, kMinimal.find("\n[local]")) << "\nrules = \"" << rules << "\"\n"
+                      << kMinimal.substr(kMinimal.find("[local]"));
+  auto warned = eg::test::run_command({EG_GATEWAYD, "--check-config", bare});
+  INFO(warned.output);
+  CHECK(warned.exit_code == 0);
+  CHECK_THAT(warned.output, Catch::Contains("warning: " + rules +
+                                            ": ladder 'life-threatening' step 4 (operator) "
+                                            "cannot deliver: no [operator] link is configured"));
+  CHECK_THAT(warned.output, Catch::Contains("ladder 'urgent' step 3 (family) cannot deliver: no [[family.webhook]]"));
+  CHECK_THAT(warned.output, Catch::Contains("rules: fall, fall-no-recovery, gas"));
+
+  // With a family webhook and an operator link, every step has a channel.
+  std::string wired = dir.file("wired.toml");
+  std::ofstream(wired) << kMinimal.substr(0, kMinimal.find("\n[local]")) << "\nrules = \"" << rules << "\"\n"
+                       << kMinimal.substr(kMinimal.find("[local]")) << R"(
+[[family.webhook]]
+url = "https://sms-gateway.example/notify"
+[operator]
+account = "1234"
+[operator.primary]
+host = "127.0.0.1"
+port = 12000
+)";
+  auto quiet = eg::test::run_command({EG_GATEWAYD, "--check-config", wired});
+  INFO(quiet.output);
+  CHECK(quiet.exit_code == 0);
+  CHECK_THAT(quiet.output, !Catch::Contains("warning"));
+}
+
+TEST_CASE("config: family webhooks are read and checked", "[gateway][config]") {
+  auto config = parse_config(kMinimal + R"(
+[[family.webhook]]
+url = "http://127.0.0.1:8080/notify"
+residents = ["r-1", "r-2"]
+timeout_ms = 2000
+max_attempts = 3
+retry_delay_ms = 50
+)",
+                             "gw.toml");
+  REQUIRE(config.family.webhooks.size() == 1);
+  const auto& hook = config.family.webhooks[0];
+  CHECK(hook.url == "http://127.0.0.1:8080/notify");
+  CHECK(hook.residents == std::vector<std::string>{"r-1", "r-2"});
+  CHECK(hook.timeout == std::chrono::milliseconds(2000));
+  CHECK(hook.max_attempts == 3);
+  CHECK(hook.first_retry == std::chrono::milliseconds(50));
+  CHECK(error_of(kMinimal + "[[family.webhook]]\nurl = \"ftp://x\"\n") ==
+        "gw.toml:11:7: family.webhook.url: expected an http:// or https:// URL, got \"ftp://x\"");
+  CHECK(error_of(kMinimal + "[[family.webhook]]\nurl = \"http://x\"\nretries = 3\n") ==
+        "gw.toml:12:1: unknown key family.webhook.retries");
 }

@@ -372,6 +372,117 @@ match = { field = "sos.active", equals = "true" }
   CHECK(engine.next_wakeup() == kT0 + 10h + 17min + 30s);
 }
 
+// Issue 12 #2: the ladder reaches a responder, or says that it could not.
+const std::string kFourRungs = R"(
+[[ladder]]
+id = "life"
+repeat_every = "5m"
+  [[ladder.step]]
+  target = "local_alarm"
+  timeout = "1m"
+  [[ladder.step]]
+  target = "nurse_station"
+  timeout = "2m"
+  [[ladder.step]]
+  target = "family"
+  timeout = "5m"
+  [[ladder.step]]
+  target = "operator"
+  timeout = "5m"
+[[rule]]
+id = "sos"
+kind = "sos"
+ladder = "life"
+match = { field = "sos.active", equals = "true" }
+)";
+
+TEST_CASE("repeat_every repeats the whole ladder, every rung in order", "[rules]") {
+  Engine engine(eg::rules::parse_rules(kFourRungs, "rules.toml"), "gw-1");
+  engine.on_event(sos("ev-1", true), kT0);
+  engine.on_time(kT0 + 1min);
+  engine.on_time(kT0 + 3min);
+  CHECK(targets(engine.on_time(kT0 + 8min)) == Lines{"operator #4"});
+  CHECK(engine.next_wakeup() == kT0 + 13min);
+  Output repeat = engine.on_time(kT0 + 13min);
+  CHECK(targets(repeat) == Lines{"local_alarm #1", "nurse_station #2", "family #3", "operator #4"});
+  CHECK(repeat.transitions.at(0).reason() == "repeat of the ladder: still no acknowledgement");
+  CHECK(engine.active_alerts().at(0).escalation_step() == 4);
+  CHECK(engine.next_wakeup() == kT0 + 18min);
+}
+
+TEST_CASE("a rung that cannot deliver is recorded as failed and the next rung follows at once", "[rules]") {
+  Engine engine(eg::rules::parse_rules(kFourRungs, "rules.toml"), "gw-1");
+  std::set<std::string> down = {"family"};
+  engine.set_reachability([&](const std::string& target, const v1::Alert&) { return !down.contains(target); });
+  engine.on_event(sos("ev-1", true), kT0);
+  engine.on_time(kT0 + 1min);
+  Output out = engine.on_time(kT0 + 3min);
+  CHECK(describe(out) ==
+        Lines{"escalating>escalating #3 family (no acknowledgement within 120 s; family cannot be reached: not "
+              "delivered)",
+              "escalating>escalating #4 operator (step 3 (family) cannot be reached)"});
+  CHECK(out.transitions.at(0).delivery() == v1::DELIVERY_FAILED);
+  CHECK(out.transitions.at(1).delivery() == v1::DELIVERY_UNSPECIFIED);
+  CHECK(targets(out) == Lines{"operator #4"});
+  REQUIRE(out.undeliverable.size() == 1);
+  CHECK(out.undeliverable[0].target == "family");
+  // The operator's own timeout runs from now: no waiting on the family's 5 minutes.
+  CHECK(engine.next_wakeup() == kT0 + 3min + 5min);
+  // The repeat skips the family again, and says so.
+  Output repeat = engine.on_time(kT0 + 8min);
+  CHECK(targets(repeat) == Lines{"local_alarm #1", "nurse_station #2", "operator #4"});
+  CHECK(repeat.undeliverable.size() == 1);
+}
+
+TEST_CASE("a ladder whose last rungs cannot deliver ends with them recorded, not delivered", "[rules]") {
+  Engine engine(eg::rules::parse_rules(kFourRungs, "rules.toml"), "gw-1");
+  engine.set_reachability(
+      [](const std::string& target, const v1::Alert&) { return target != "family" && target != "operator"; });
+  engine.on_event(sos("ev-1", true), kT0);
+  engine.on_time(kT0 + 1min);
+  Output out = engine.on_time(kT0 + 3min);
+  CHECK(targets(out).empty());
+  CHECK(out.undeliverable.size() == 2);
+  CHECK_FALSE(out.empty());
+}
+
+TEST_CASE("repeat = last and repeat_last_every repeat only the last rung; both spellings together are refused",
+          "[rules]") {
+  auto set = eg::rules::parse_rules(R"(
+[[ladder]]
+id = "l"
+repeat_every = "5m"
+repeat = "last"
+  [[ladder.step]]
+  target = "local_alarm"
+  timeout = "1m"
+)",
+                                    "rules.toml");
+  CHECK_FALSE(set.ladders.at("l").repeat_all);
+  CHECK(set.ladders.at("l").repeat_every == 5min);
+  CHECK_THROWS_WITH(eg::rules::parse_rules(R"(
+[[ladder]]
+id = "l"
+repeat_every = "5m"
+repeat_last_every = "5m"
+  [[ladder.step]]
+  target = "local_alarm"
+  timeout = "1m"
+)",
+                                           "rules.toml"),
+                    Catch::Contains("not both"));
+  CHECK_THROWS_WITH(eg::rules::parse_rules(R"(
+[[ladder]]
+id = "l"
+repeat = "sometimes"
+  [[ladder.step]]
+  target = "local_alarm"
+  timeout = "1m"
+)",
+                                           "rules.toml"),
+                    Catch::Contains("rules.toml:4") && Catch::Contains("\"all\" or \"last\""));
+}
+
 TEST_CASE("acknowledging stops the ladder; a second ack and an unknown id change nothing", "[rules]") {
   Engine engine = engine_for(kFallRule);
   engine.on_event(fall("ev-1", kDetected), kT0);
@@ -398,6 +509,91 @@ TEST_CASE("acknowledging stops the ladder; a second ack and an unknown id change
   CHECK(engine.resolve("fall:ann:1", "nurse-7", "console", kT0 + 20s).empty());
   REQUIRE(engine.active_alerts().size() == 1);
   CHECK(engine.active_alerts()[0].state() == v1::ALERT_STATE_ACKNOWLEDGED);
+}
+
+// Issue 12 #1: acknowledged is not finished.
+const std::string kRealertLadders = R"(
+[[ladder]]
+id = "life"
+realert_after = "10m"
+  [[ladder.step]]
+  target = "local_alarm"
+  timeout = "30s"
+  [[ladder.step]]
+  target = "nurse_station"
+  timeout = "2m"
+[[rule]]
+id = "fall"
+kind = "fall"
+ladder = "life"
+auto_resolve = false
+match = { field = "fall.state", equals = ["suspected", "detected"] }
+[[rule]]
+id = "sos"
+kind = "sos"
+ladder = "life"
+auto_resolve = false
+retrigger = "each_event"
+realert_after = "5m"
+match = { field = "sos.active", equals = "true" }
+)";
+
+TEST_CASE("an acknowledged alert nobody resolves re-alerts from the first rung after realert_after", "[rules]") {
+  Engine engine(eg::rules::parse_rules(kRealertLadders, "rules.toml"), "gw-1");
+  engine.on_event(fall("ev-1", kDetected), kT0);
+  std::string id = engine.active_alerts().at(0).id();
+  CHECK(engine.active_alerts().at(0).episode() == 1);
+  engine.acknowledge(id, "nurse-7", "console", kT0 + 20s);
+  CHECK(engine.next_wakeup() == kT0 + 20s + 10min);
+  CHECK(engine.on_time(kT0 + 20s + 10min - 1s).empty());
+
+  Output realert = engine.on_time(kT0 + 20s + 10min);
+  CHECK(describe(realert) == Lines{"acknowledged>raised (acknowledged but not resolved within 600 s: episode 2)",
+                                   "raised>escalating #1 local_alarm (first step)"});
+  CHECK(targets(realert) == Lines{"local_alarm #1"});
+  CHECK(realert.transitions.back().alert().episode() == 2);
+  CHECK(targets(engine.on_time(kT0 + 20s + 10min + 30s)) == Lines{"nurse_station #2"});
+
+  // Acknowledged again and then resolved by hand: nothing comes back.
+  engine.acknowledge(id, "nurse-7", "console", kT0 + 11min);
+  CHECK(engine.next_wakeup() == kT0 + 21min);
+  engine.resolve(id, "nurse-7", "console", kT0 + 12min);
+  CHECK_FALSE(engine.next_wakeup());
+  CHECK(engine.active_count() == 0);
+}
+
+TEST_CASE("a rule's realert_after overrides its ladder's, and an SOS pressed again re-raises at once", "[rules]") {
+  Engine engine(eg::rules::parse_rules(kRealertLadders, "rules.toml"), "gw-1");
+  engine.on_event(sos("ev-1", true), kT0);
+  std::string id = engine.active_alerts().at(0).id();
+  engine.acknowledge(id, "nurse-7", "console", kT0 + 10s);
+  CHECK(engine.next_wakeup() == kT0 + 10s + 5min);
+  // Pressed again while acknowledged: every press is news for this rule.
+  Output again = engine.on_event(sos("ev-2", true), kT0 + 1min);
+  CHECK(describe(again) == Lines{"acknowledged>raised (re-triggered while acknowledged: episode 2)",
+                                 "raised>escalating #1 local_alarm (first step)"});
+  // While the new episode escalates, a third press counts without a new episode.
+  CHECK(describe(engine.on_event(sos("ev-3", true), kT0 + 70s)) == Lines{"escalating>escalating (re-triggered)"});
+  CHECK(engine.active_alerts().at(0).trigger_count() == 3);
+}
+
+TEST_CASE("a condition that only stays true while acknowledged is one episode, not a new trigger", "[rules]") {
+  Engine engine(eg::rules::parse_rules(kRealertLadders, "rules.toml"), "gw-1");
+  engine.on_event(fall("ev-1", kDetected), kT0);
+  engine.acknowledge(engine.active_alerts().at(0).id(), "nurse-7", "console", kT0 + 5s);
+  // The radar repeats "detected" (no rising edge): the nurse is on her way.
+  CHECK(engine.on_event(fall("ev-2", kDetected), kT0 + 30s).empty());
+  CHECK(engine.active_alerts().at(0).state() == v1::ALERT_STATE_ACKNOWLEDGED);
+}
+
+TEST_CASE("the re-alert deadline of an acknowledged alert survives a restore", "[rules]") {
+  Engine engine(eg::rules::parse_rules(kRealertLadders, "rules.toml"), "gw-1");
+  engine.on_event(fall("ev-1", kDetected), kT0);
+  engine.acknowledge(engine.active_alerts().at(0).id(), "nurse-7", "console", kT0 + 20s);
+  Engine restored(eg::rules::parse_rules(kRealertLadders, "rules.toml"), "gw-1");
+  restored.restore_rows(engine.all_rows());
+  CHECK(restored.next_wakeup() == kT0 + 20s + 10min);
+  CHECK(targets(restored.on_time(kT0 + 20s + 10min)) == Lines{"local_alarm #1"});
 }
 
 TEST_CASE("an alert without a ladder can be acknowledged from raised", "[rules]") {
@@ -513,16 +709,19 @@ TEST_CASE("a rising edge after an acknowledgement re-triggers the same alert", "
   engine.acknowledge(id, "nurse-7", "console", kT0 + 5s);
   CHECK(engine.on_event(fall("ev-2", kNone), kT0 + 10s).empty());
 
+  // A second fall while the first is acknowledged is told again: a new
+  // episode of the same alert (this rule has no ladder to climb).
   Output again = engine.on_event(fall("ev-3", kSuspected), kT0 + 20s);
-  CHECK(describe(again) == Lines{"acknowledged>acknowledged (re-triggered)"});
-  REQUIRE(again.transitions.size() == 1);
-  const auto& alert = again.transitions[0].alert();
+  CHECK(describe(again) == Lines{"acknowledged>raised (re-triggered while acknowledged: episode 2)"});
+  const auto& alert = again.transitions.back().alert();
   CHECK(alert.id() == id);
+  CHECK(alert.episode() == 2);
   CHECK(alert.trigger_count() == 2);
   CHECK(evidence(alert) == Lines{"ev-1", "ev-3"});
   CHECK(alert.severity() == v1::SEVERITY_MEDIUM);
   CHECK(alert.raised_time().seconds() == 1'767'225'600);
   CHECK(engine.active_alerts().size() == 1);
+  CHECK(engine.active_alerts()[0].state() == v1::ALERT_STATE_RAISED);
 }
 
 TEST_CASE("a worse value raises the severity of the standing alert, and a milder one never lowers it", "[rules]") {
@@ -650,7 +849,7 @@ threshold = { field = "vitals.heart_rate_bpm", above = 120, clear_below = 110, f
   CHECK(engine.on_event(heart("ev-3", 130), kT0 + 90s).empty());
   CHECK(engine.next_wakeup() == kT0 + 150s);
   Output again = engine.on_time(kT0 + 150s);
-  CHECK(describe(again) == Lines{"acknowledged>acknowledged (re-triggered)"});
+  CHECK(describe(again) == Lines{"acknowledged>raised (re-triggered while acknowledged: episode 2)"});
   CHECK(again.transitions.at(0).alert().id() == id);
   CHECK(again.transitions.at(0).alert().trigger_count() == 2);
   CHECK_FALSE(engine.next_wakeup());

@@ -134,7 +134,8 @@ schedule = { from = "08:00", to = "24:00" }
   CHECK(set.utc_offset == std::chrono::minutes(-210));
   REQUIRE(set.ladders.size() == 2);
   const auto& night = set.ladders.at("night");
-  CHECK(night.repeat_last_every == std::chrono::seconds(300));
+  CHECK(night.repeat_every == std::chrono::seconds(300));
+  CHECK_FALSE(night.repeat_all);  // repeat_last_every: the last step only
   REQUIRE(night.steps.size() == 5);
   CHECK(night.steps[0].target == "local_alarm");
   CHECK(night.steps[0].timeout == std::chrono::seconds(30));
@@ -146,7 +147,7 @@ schedule = { from = "08:00", to = "24:00" }
   CHECK(night.steps[3].timeout == std::chrono::seconds(86400));
   CHECK(night.steps[4].target == "operator");
   CHECK(night.steps[4].timeout == std::chrono::seconds(45));
-  CHECK(set.ladders.at("quiet").repeat_last_every == std::chrono::seconds(300));
+  CHECK(set.ladders.at("quiet").repeat_every == std::chrono::seconds(300));
   CHECK(set.ladders.at("quiet").steps.at(0).timeout == std::chrono::seconds(90));
 
   REQUIRE(set.rules.size() == 5);

@@ -87,6 +87,24 @@ struct EscalationConfig {
   // Acknowledgements from the console or a resident's cancel button arrive
   // here (protobuf eldercare.v1.Command), besides the platform's downlink.
   std::string local_command_topic = "eldercare/local/command";
+  // Maintenance notices: a ladder step that could not be reached. Empty: off.
+  std::string maintenance_topic = "eldercare/local/maintenance";
+};
+
+// A family carer's notification gateway (SMS, WeChat, voice call service)
+// that takes alerts as JSON over HTTP(S): the "family" rung of the ladders.
+struct FamilyWebhookConfig {
+  std::string url;                              // http://host[:port]/path or https://...
+  std::vector<std::string> residents;           // whose alerts go here; empty: every resident's
+  std::string token_file;                       // optional: "Authorization: Bearer <file content>"
+  std::string ca_file;                          // https: trust anchors; empty: the system's
+  std::chrono::milliseconds timeout{5000};      // per attempt: connect, send, reply
+  int max_attempts = 6;                         // then the delivery is reported failed
+  std::chrono::milliseconds first_retry{1000};  // doubles per attempt, up to 60 s
+  int line = 0;                                 // where it was defined, for messages
+};
+struct FamilyConfig {
+  std::vector<FamilyWebhookConfig> webhooks;
 };
 
 // One alarm receiver of an emergency-response centre (DC-09 over IP).
@@ -146,6 +164,7 @@ struct GatewayConfig {
   std::vector<ResidentEntry> residents;
   EscalationConfig escalation;
   OperatorConfig operator_link;
+  FamilyConfig family;
   std::uint16_t http_port = 0;  // metrics/health endpoint on 127.0.0.1; 0: off
   int status_interval_s = 60;   // how often GatewayStatus is refreshed upstream
   // Store bounds. Over the cap, routine readings are dropped oldest first;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <list>
 #include <map>
 #include <optional>
@@ -35,8 +36,17 @@ struct Delivery {
 struct Output {
   std::vector<eldercare::v1::AlertTransition> transitions;
   std::vector<Delivery> deliveries;
-  bool empty() const { return transitions.empty() && deliveries.empty(); }
+  // Rungs the ladder could not reach with this configuration (no channel,
+  // uplink down): skipped, recorded upstream as failed deliveries; the
+  // gateway tells the maintainer.
+  std::vector<Delivery> undeliverable;
+  bool empty() const { return transitions.empty() && deliveries.empty() && undeliverable.empty(); }
 };
+
+// Whether an escalation target can be reached now for this alert (a family
+// channel is per resident). The engine asks it at each rung; a rung that
+// cannot deliver is skipped, not counted as delivered.
+using Reachability = std::function<bool(const std::string& target, const eldercare::v1::Alert& alert)>;
 
 // One persisted piece of engine state: a tracker (per rule and subject) or an
 // active alert. `state` is the engine's own text; empty in a change means the
@@ -71,11 +81,17 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // Unset: every target is reachable.
+  void set_reachability(Reachability reachable) { reachable_ = std::move(reachable); }
+
   Output on_event(const eldercare::v1::SensorEvent& event, WallTime now);
   // Fires what is due at `now`: durations reached, absences, escalation timeouts.
   Output on_time(WallTime now);
   // Someone took responsibility. Idempotent: acknowledging an alert that is
-  // already acknowledged or resolved (or unknown) changes nothing.
+  // already acknowledged or resolved (or unknown) changes nothing. The
+  // ladder stops; if the alert is not resolved within realert_after it
+  // re-alerts, and a new trigger meanwhile re-raises it at once (a new
+  // episode with its own ladder).
   Output acknowledge(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now);
   Output resolve(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now);
 
@@ -146,6 +162,12 @@ class Engine {
              Output& out);
   void clear(const Key& key, WallTime now, Output& out);
   void escalate(ActiveAlert& active, WallTime now, Output& out);
+  void new_episode(ActiveAlert& active, const std::string& reason, WallTime now, Output& out);
+  bool deliver_rung(ActiveAlert& active, std::uint32_t step, const std::string& reason, WallTime now, Output& out);
+  std::chrono::seconds realert_after(const ActiveAlert& active) const;
+  bool reachable(const std::string& target, const eldercare::v1::Alert& alert) const {
+    return !reachable_ || reachable_(target, alert);
+  }
   eldercare::v1::AlertTransition transition(const ActiveAlert& active, eldercare::v1::AlertState from,
                                             const std::string& actor, const std::string& channel,
                                             const std::string& reason, WallTime now) const;
@@ -155,6 +177,7 @@ class Engine {
   RuleSet rules_;
   std::string gateway_id_;
   Limits limits_;
+  Reachability reachable_;
   EngineCounters counters_;
   // Rule indexes per EventKind value: the rules an event of that kind may touch.
   std::vector<std::vector<std::size_t>> rules_by_kind_;

@@ -81,6 +81,13 @@ struct Rule {
   std::string requires_flag;  // resident flag the rule needs ("dementia", "living_alone")
   bool auto_resolve = true;   // resolve when the condition clears (else by hand)
   std::string ladder;         // escalation ladder id
+  // Acknowledged but not resolved this long: re-alert from the first step.
+  // Overrides the ladder's realert_after; 0 turns re-alerting off.
+  std::optional<std::chrono::seconds> realert_after;
+  // What counts as a new trigger of a standing alert: a rising edge of the
+  // condition (default), or every event that reports it (press-style buttons
+  // that say "active" on each press and never "inactive").
+  bool retrigger_each_event = false;
 };
 
 struct Step {
@@ -91,7 +98,14 @@ struct Step {
 struct Ladder {
   std::string id;
   std::vector<Step> steps;
-  std::chrono::seconds repeat_last_every{0};  // 0: the last step is not repeated
+  // After the last step, the ladder repeats every this long until someone
+  // acknowledges (0: it does not): every step again when repeat_all, else
+  // only the last.
+  std::chrono::seconds repeat_every{0};
+  bool repeat_all = true;
+  // An acknowledged alert nobody resolved within this re-alerts: a new
+  // episode from the first step (0: acknowledged stays acknowledged).
+  std::chrono::seconds realert_after{0};
 };
 
 struct Resident {
