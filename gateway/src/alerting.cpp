@@ -137,7 +137,7 @@ void Alerting::start(const std::vector<rules::StateRow>& saved_rows, const std::
   if (!saved_rows.empty() || legacy_snapshot) {
     try {
       if (!saved_rows.empty()) {
-        engine_.restore_rows(saved_rows);
+        engine_.restore_rows(saved_rows, engine_time());
       } else {
         engine_.restore(*legacy_snapshot);
         for (auto& row : engine_.all_rows()) migrated_rows_.push_back(std::move(row));
@@ -152,7 +152,7 @@ void Alerting::start(const std::vector<rules::StateRow>& saved_rows, const std::
   }
   if (operator_) operator_->start(unacknowledged_operator_messages);
   reannounce_local();
-  apply(engine_.on_time(clock_.wall_now()));  // what fell due while we were down
+  apply(engine_.on_time(engine_time()));  // what fell due while we were down
   schedule_wakeup();
 }
 
@@ -198,7 +198,7 @@ std::vector<rules::StateRow> Alerting::take_state_changes() {
 }
 
 void Alerting::on_event(const v1::SensorEvent& event) {
-  apply(engine_.on_event(event, clock_.wall_now()));
+  apply(engine_.on_event(event, engine_time()));
   schedule_wakeup();
 }
 
@@ -207,9 +207,9 @@ void Alerting::on_command(const v1::Command& command, std::string_view arrived_o
   std::string actor = command.actor().empty() ? "unknown" : command.actor();
   rules::Output output;
   if (command.has_acknowledge()) {
-    output = engine_.acknowledge(command.acknowledge().alert_id(), actor, channel, clock_.wall_now());
+    output = engine_.acknowledge(command.acknowledge().alert_id(), actor, channel, engine_time());
   } else if (command.has_resolve()) {
-    output = engine_.resolve(command.resolve().alert_id(), actor, channel, clock_.wall_now());
+    output = engine_.resolve(command.resolve().alert_id(), actor, channel, engine_time());
   } else {
     return;
   }
@@ -341,19 +341,43 @@ void Alerting::report_undeliverable(const rules::Delivery& delivery) {
 
 void Alerting::on_device_cancel(const v1::SensorEvent& event) {
   const std::string actor = "device:" + event.device_id();
-  WallTime now = clock_.wall_now();
+  WallTime now = engine_time();
+  const WallTime wall_now = clock_.wall_now();
+  const auto window = config_.escalation.cancel_resolves_within;
+  const auto& set = engine_.rules();
   rules::Output output;
+  std::size_t resolved = 0;
   for (const auto& alert : engine_.active_alerts()) {
     bool mine = event.resident_id().empty() ? alert.device_id() == event.device_id()
                                             : alert.resident_id() == event.resident_id();
-    if (!mine || alert.state() == v1::ALERT_STATE_ACKNOWLEDGED) continue;
-    auto acked = engine_.acknowledge(alert.id(), actor, "device", now);
-    for (auto& t : acked.transitions) output.transitions.push_back(std::move(t));
-    for (auto& d : acked.deliveries) output.deliveries.push_back(std::move(d));
+    if (!mine) continue;
+    // "I'm OK" soon after the call resolves the call it belongs to: an SOS
+    // of this resident, or whatever this very device raised. Anything else
+    // (a gas alarm in the same flat) is only acknowledged: the resident
+    // cannot close what a sensor saw.
+    auto rule =
+        std::find_if(set.rules.begin(), set.rules.end(), [&](const rules::Rule& r) { return r.id == alert.rule_id(); });
+    const bool its_call = alert.device_id() == event.device_id() ||
+                          (rule != set.rules.end() && rule->watch.kind == v1::EVENT_KIND_SOS_CALL);
+    const auto raised = WallTime{std::chrono::duration_cast<WallTime::duration>(
+        std::chrono::nanoseconds(google::protobuf::util::TimeUtil::TimestampToNanoseconds(alert.raised_time())))};
+    const bool in_window = window.count() > 0 && wall_now - raised <= window && wall_now >= raised;
+    rules::Output step;
+    if (its_call && in_window) {
+      step = engine_.resolve(alert.id(), actor, "device", now,
+                             "cancelled by the resident within " + std::to_string(window.count()) + " s");
+      ++resolved;
+    } else if (alert.state() != v1::ALERT_STATE_ACKNOWLEDGED) {
+      step = engine_.acknowledge(alert.id(), actor, "device", now);
+    }
+    for (auto& t : step.transitions) output.transitions.push_back(std::move(t));
+    for (auto& d : step.deliveries) output.deliveries.push_back(std::move(d));
   }
-  spdlog::info("DEVICE_CANCEL device=\"{}\" resident=\"{}\" action=\"{}\" acknowledged={}", event.device_id(),
-               event.resident_id(), event.sos().vendor_action(), output.transitions.size());
+  spdlog::info("DEVICE_CANCEL device=\"{}\" resident=\"{}\" action=\"{}\" transitions={} resolved={}",
+               event.device_id(), event.resident_id(), event.sos().vendor_action(), output.transitions.size(),
+               resolved);
   metrics_.add(output.empty() ? "device_cancels_without_effect_total" : "device_cancels_applied_total");
+  if (resolved > 0) metrics_.add("device_cancels_resolved_total", resolved);
   apply(std::move(output));
   schedule_wakeup();
 }
@@ -469,14 +493,30 @@ void Alerting::schedule_wakeup() {
   armed_for_ = next;
   wakeup_.cancel();
   if (!next) return;
-  auto delay = std::max(WallTime::duration::zero(), *next - clock_.wall_now());
+  // Engine time is monotonic: a step of the wall clock moves no deadline.
+  auto delay = std::max(WallTime::duration::zero(), *next - engine_time());
   wakeup_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(delay));
   wakeup_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;
     armed_for_.reset();
-    apply(engine_.on_time(clock_.wall_now()));
-    schedule_wakeup();
+    tick();
   });
+}
+
+void Alerting::tick() {
+  if (stopped_) return;
+  apply(engine_.on_time(engine_time()));
+  schedule_wakeup();
+}
+
+// The monotonic clock on the wall clock's scale, anchored when we started:
+// equal to wall time until the wall clock is stepped, then apart by the step.
+// The engine's intervals and deadlines run on it; the offset it is told
+// keeps its timestamps and schedules on the wall clock.
+WallTime Alerting::engine_time() {
+  WallTime now = anchor_wall_ + std::chrono::duration_cast<WallTime::duration>(clock_.steady_now() - anchor_steady_);
+  engine_.set_wall_offset(clock_.wall_now() - now);
+  return now;
 }
 
 }  // namespace eg::gateway

@@ -72,6 +72,8 @@ class Alerting {
   void stop();
 
   std::size_t active_alerts() const { return engine_.active_count(); }
+  // Fires what is due now (the wake-up timer calls it; tests in virtual time too).
+  void tick();
 
  private:
   void apply(rules::Output output);
@@ -84,6 +86,7 @@ class Alerting {
                            const dc09::Endpoint& endpoint);
   void on_operator_path(std::size_t path, const dc09::Endpoint& endpoint, bool up, const std::string& reason);
   void schedule_wakeup();
+  WallTime engine_time();
   void publish_engine_metrics();
   void reannounce_local();
 
@@ -98,6 +101,8 @@ class Alerting {
   std::unique_ptr<FamilyNotifier> family_;
   boost::asio::steady_timer wakeup_;
   std::optional<WallTime> armed_for_;
+  const WallTime anchor_wall_ = clock_.wall_now();
+  const SteadyTime anchor_steady_ = clock_.steady_now();
   std::vector<rules::StateRow>
       migrated_rows_;  // a legacy snapshot's state, written at the first commit  // the wake-up the timer is set for
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted handlers check it

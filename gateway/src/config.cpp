@@ -327,6 +327,8 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     e.nurse_station_topic = in.optional_string("nurse_station_topic", e.nurse_station_topic);
     e.local_command_topic = in.optional_string("local_command_topic", e.local_command_topic);
     e.maintenance_topic = in.optional_string("maintenance_topic", e.maintenance_topic);
+    e.cancel_resolves_within =
+        std::chrono::seconds(in.optional_int("cancel_resolves_within_s", e.cancel_resolves_within.count(), 0, 3600));
     in.reject_unknown_keys();
   }
 

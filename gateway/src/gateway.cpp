@@ -419,7 +419,7 @@ struct Gateway::Impl {
       // ids must not grow the watch list without bound.
       if (limit != silence_limit.end() &&
           (config.devices.contains(device) || silence.watched() < config.devices.size() + config.max_tracked_devices))
-        silence.heard(device, now, limit->second);
+        silence.heard(device, clock.steady_now(), limit->second);
     }
     return std::move(result.value());
   }
@@ -540,7 +540,7 @@ struct Gateway::Impl {
     if (!stored && origin == Origin::kGateway) hold(event);
     if (!alerting || origin == Origin::kJudgedBroker) return;
     if (device != config.devices.end() && is_cancel(device->second, event)) {
-      alerting->on_device_cancel(event);  // "I am fine": acknowledges, raises nothing
+      alerting->on_device_cancel(event);  // "I am fine": resolves its call if soon, else acknowledges
       return;
     }
     alerting->on_event(event);

@@ -24,7 +24,7 @@ void Housekeeping::row_appended() {
 
 void Housekeeping::every_minute() {
   WallTime now = clock_.wall_now();
-  check_silence(now);
+  check_silence(now, clock_.steady_now());
   expire(now);
   enforce_size_cap();
   check_disk(now);
@@ -44,8 +44,8 @@ v1::SensorEvent Housekeeping::health_event(const std::string& device, v1::Device
 
 // A device past its silence limit becomes a health event, as if it had said
 // so itself.
-void Housekeeping::check_silence(WallTime now) {
-  for (const auto& device : silence_.newly_silent(now)) {
+void Housekeeping::check_silence(WallTime now, SteadyTime steady_now) {
+  for (const auto& device : silence_.newly_silent(steady_now)) {
     metrics_.add("devices_silent_total");
     spdlog::warn("DEVICE_SILENT device=\"{}\"", device);
     hooks_.emit(health_event(device, v1::DeviceHealthPayload::CONDITION_SILENT, now));

@@ -40,7 +40,7 @@ class Housekeeping {
   static bool is_routine(eldercare::v1::EventKind kind);
 
  private:
-  void check_silence(WallTime now);
+  void check_silence(WallTime now, SteadyTime steady_now);
   void expire(WallTime now);
   void enforce_size_cap();
   void check_disk(WallTime now);

@@ -17,7 +17,8 @@ namespace eg::gateway {
 class SilenceWatch {
  public:
   // A device heard from at `when`, expected to speak at least every `limit`.
-  void heard(const std::string& device, WallTime when, std::chrono::seconds limit) {
+  // Monotonic time: a step of the wall clock makes nobody silent.
+  void heard(const std::string& device, SteadyTime when, std::chrono::seconds limit) {
     auto& entry = devices_[device];
     entry.last_heard = when;
     entry.limit = limit;
@@ -25,7 +26,7 @@ class SilenceWatch {
   }
 
   // Devices silent for longer than their limit at `now`, not reported before.
-  std::vector<std::string> newly_silent(WallTime now) {
+  std::vector<std::string> newly_silent(SteadyTime now) {
     std::vector<std::string> out;
     for (auto& [device, entry] : devices_) {
       if (entry.reported || now - entry.last_heard <= entry.limit) continue;
@@ -39,7 +40,7 @@ class SilenceWatch {
 
  private:
   struct Entry {
-    WallTime last_heard;
+    SteadyTime last_heard;
     std::chrono::seconds limit{0};
     bool reported = false;
   };

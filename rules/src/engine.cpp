@@ -110,7 +110,14 @@ const Parameters& Engine::parameters_for(std::size_t rule, const std::string& re
   return rules_.rules[rule].parameters;
 }
 
+// Schedules are local wall-clock time: engine time (monotonic) is moved to
+// the wall clock for the check, and an opening found on the wall clock is
+// moved back.
 bool Engine::in_schedule(const Rule& rule, WallTime t) const {
+  return in_schedule_wall(rule, wall(t));
+}
+
+bool Engine::in_schedule_wall(const Rule& rule, WallTime t) const {
   if (!rule.schedule) return true;
   const Schedule& s = *rule.schedule;
   auto local = std::chrono::floor<std::chrono::minutes>(t) + rules_.utc_offset;
@@ -124,9 +131,9 @@ bool Engine::in_schedule(const Rule& rule, WallTime t) const {
   return false;
 }
 
-std::optional<WallTime> Engine::next_schedule_start(const Rule& rule, WallTime t) const {
-  auto start = std::chrono::ceil<std::chrono::minutes>(t);
-  if (in_schedule(rule, start)) return WallTime(start);
+std::optional<WallTime> Engine::next_schedule_start(const Rule& rule, WallTime engine_time) const {
+  auto start = std::chrono::ceil<std::chrono::minutes>(wall(engine_time));
+  if (in_schedule_wall(rule, start)) return WallTime(start) - wall_offset_;
   // Outside every window, the next minute inside one is a window's opening:
   // from_minute local time on an allowed day. Eight days see every weekday.
   const Schedule& s = *rule.schedule;  // without a schedule every time is inside
@@ -134,7 +141,7 @@ std::optional<WallTime> Engine::next_schedule_start(const Rule& rule, WallTime t
   for (int i = 0; i <= 8; ++i) {
     auto day = today + std::chrono::days(i);
     auto opening = day + std::chrono::minutes(s.from_minute) - rules_.utc_offset;
-    if (opening >= start && s.weekdays.contains(weekday(day))) return WallTime(opening);
+    if (opening >= start && s.weekdays.contains(weekday(day))) return WallTime(opening) - wall_offset_;
   }
   return std::nullopt;
 }
@@ -375,7 +382,7 @@ void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence
   ActiveAlert active;
   active.rule = &rule;
   v1::Alert& alert = active.alert;
-  alert.set_id(rule.id + ":" + key.second + ":" + std::to_string(to_ms(now)));
+  alert.set_id(rule.id + ":" + key.second + ":" + std::to_string(to_ms(wall(now))));
   alert.set_gateway_id(gateway_id_);
   alert.set_rule_id(rule.id);
   alert.set_resident_id(tracker.resident);
@@ -386,7 +393,7 @@ void Engine::raise(const Key& key, Tracker& tracker, const std::string& evidence
   alert.set_state(v1::ALERT_STATE_RAISED);
   alert.set_trigger_count(1);
   alert.set_episode(1);
-  *alert.mutable_raised_time() = to_timestamp(now);
+  *alert.mutable_raised_time() = to_timestamp(wall(now));
   alert.set_summary(rule.summary + (tracker.room.empty() ? "" : " in room " + tracker.room));
   if (!evidence.empty()) alert.add_evidence_event_ids(evidence);
   add_alert(key, std::move(active));
@@ -578,15 +585,15 @@ Output Engine::acknowledge(const std::string& alert_id, const std::string& actor
   return out;
 }
 
-Output Engine::resolve(const std::string& alert_id, const std::string& actor, const std::string& channel,
-                       WallTime now) {
+Output Engine::resolve(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now,
+                       const std::string& reason) {
   Output out;
   auto found = alert_keys_.find(alert_id);
   if (found == alert_keys_.end()) return out;
   auto it = active_.find(found->second);
   v1::AlertState from = it->second.alert.state();
   it->second.alert.set_state(v1::ALERT_STATE_RESOLVED);
-  out.transitions.push_back(transition(it->second, from, actor, channel, "resolved by hand", now));
+  out.transitions.push_back(transition(it->second, from, actor, channel, reason, now));
   erase_alert(it);
   return out;
 }
@@ -618,7 +625,7 @@ v1::AlertTransition Engine::transition(const ActiveAlert& active, v1::AlertState
   t.set_gateway_id(gateway_id_);
   t.set_from_state(from);
   t.set_to_state(active.alert.state());
-  *t.mutable_time() = to_timestamp(now);
+  *t.mutable_time() = to_timestamp(wall(now));
   t.set_actor(actor);
   t.set_channel(channel);
   t.set_reason(reason);
@@ -661,11 +668,14 @@ std::string Engine::tracker_text(const Tracker& t) const {
                {"device", t.device},
                {"resident", t.resident},
                {"room", t.room},
-               {"bed", t.bed}});
+               {"bed", t.bed},
+               {"wall_offset_ms", std::chrono::duration_cast<milliseconds>(wall_offset_).count()}});
 }
 
 std::string Engine::alert_text(const ActiveAlert& a) const {
-  return dump({{"alert", alert_json(a.alert)}, {"next_step_at", optional_ms(a.next_step_at)}});
+  return dump({{"alert", alert_json(a.alert)},
+               {"next_step_at", optional_ms(a.next_step_at)},
+               {"wall_offset_ms", std::chrono::duration_cast<milliseconds>(wall_offset_).count()}});
 }
 
 std::vector<StateRow> Engine::take_changes() {
@@ -695,7 +705,17 @@ std::vector<StateRow> Engine::all_rows() const {
   return rows;
 }
 
-void Engine::restore_rows(const std::vector<StateRow>& rows) {
+std::chrono::seconds Engine::longest_wait() const {
+  std::chrono::seconds longest{60};
+  for (const auto& [id, ladder] : rules_.ladders) {
+    longest = std::max({longest, ladder.repeat_every, ladder.realert_after});
+    for (const Step& step : ladder.steps) longest = std::max(longest, step.timeout);
+  }
+  for (const Rule& rule : rules_.rules) longest = std::max(longest, rule.realert_after.value_or(longest));
+  return longest;
+}
+
+void Engine::restore_rows(const std::vector<StateRow>& rows, std::optional<WallTime> now) {
   std::unordered_map<std::string, std::size_t> rule_index;
   for (std::size_t i = 0; i < rules_.rules.size(); ++i) rule_index.emplace(rules_.rules[i].id, i);
   // Built aside and swapped in at the end: rows that fail half-way leave the
@@ -708,12 +728,23 @@ void Engine::restore_rows(const std::vector<StateRow>& rows) {
       if (index == rule_index.end()) continue;  // the rule was removed since: its state goes with it
       Key key{index->second, row.subject};
       auto doc = json::parse(row.state);
+      // Times were saved on the engine time of their run; wall_offset_ms then
+      // and now carries them to ours (a wall clock stepped in between moves
+      // nothing). What happened cannot be later than now, and no deadline
+      // further away than the longest wait the rules have: a clock that
+      // restarted in the past (no RTC) fires early, never never.
+      const auto shift = milliseconds(doc.value("wall_offset_ms", 0LL)) - wall_offset_;
+      auto happened = [&](std::optional<WallTime> t) -> std::optional<WallTime> {
+        if (!t) return t;
+        *t += shift;
+        return now ? std::min(*t, *now) : *t;
+      };
       if (row.table == StateRow::Table::kTracker) {
         Tracker& tracker = trackers[key];
         tracker.condition = doc.at("condition").get<bool>();
-        tracker.true_since = read_optional_ms(doc.at("true_since"));
-        for (const auto& h : doc.at("hits")) tracker.hits.push_back(from_ms(h.get<long long>()));
-        tracker.last_seen = read_optional_ms(doc.at("last_seen"));
+        tracker.true_since = happened(read_optional_ms(doc.at("true_since")));
+        for (const auto& h : doc.at("hits")) tracker.hits.push_back(*happened(from_ms(h.get<long long>())));
+        tracker.last_seen = happened(read_optional_ms(doc.at("last_seen")));
         tracker.absence_reported = doc.at("absence_reported").get<bool>();
         tracker.last_value = doc.at("last_value").get<std::string>();
         tracker.last_evidence = doc.at("last_evidence").get<std::string>();
@@ -727,6 +758,10 @@ void Engine::restore_rows(const std::vector<StateRow>& rows) {
         if (!google::protobuf::util::JsonStringToMessage(doc.at("alert").get<std::string>(), &active.alert).ok())
           throw RuleError("rule engine state holds an unreadable alert");
         active.next_step_at = read_optional_ms(doc.at("next_step_at"));
+        if (active.next_step_at) {
+          *active.next_step_at += shift;
+          if (now) active.next_step_at = std::min(*active.next_step_at, *now + longest_wait());
+        }
         const bool has_ladder = !active.rule->ladder.empty() && rules_.ladders.contains(active.rule->ladder);
         if (!has_ladder && active.alert.state() != v1::ALERT_STATE_ACKNOWLEDGED) active.next_step_at.reset();
         alerts.insert_or_assign(key, std::move(active));

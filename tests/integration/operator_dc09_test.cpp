@@ -339,7 +339,9 @@ severity = "high"
 auto_resolve = false
 ladder = "nurse-then-operator"
 )",
-              "\n[[devices]]\nid = \"pendant1\"\nresident = \"r-1\"\nroom = \"301\"\ncancel_actions = [\"double\"]\n");
+              "\n[[devices]]\nid = \"pendant1\"\nresident = \"r-1\"\nroom = \"301\"\ncancel_actions = [\"double\"]\n"
+              // Only acknowledges: a cancel soon after the call would resolve it (alerting_test).
+              "\n[escalation]\ncancel_resolves_within_s = 0\n");
   Platform platform(broker.uri());
   eg::test::TestMqttClient sensors(broker.uri(), "sensors");
   eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", dir.file("gateway.toml")}, dir.file("gateway.log"));

@@ -46,6 +46,12 @@ class ManualClock final : public Clock {
     wall_ += std::chrono::duration_cast<WallTime::duration>(d);
     steady_ += d;
   }
+  // The wall clock stepped (NTP, an installer setting the date), monotonic
+  // time untouched: what must not fire or freeze alarms.
+  void step_wall(std::chrono::nanoseconds d) {
+    std::lock_guard lock(mu_);
+    wall_ += std::chrono::duration_cast<WallTime::duration>(d);
+  }
 
  private:
   mutable std::mutex mu_;

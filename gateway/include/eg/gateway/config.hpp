@@ -87,6 +87,10 @@ struct EscalationConfig {
   // Acknowledgements from the console or a resident's cancel button arrive
   // here (protobuf eldercare.v1.Command), besides the platform's downlink.
   std::string local_command_topic = "eldercare/local/command";
+  // A resident's own cancel ("I'm OK") this soon after an alert of theirs was
+  // raised resolves it (the SOS it belongs to, or an alert raised by the
+  // cancelling device); later it only acknowledges. 0: cancels only acknowledge.
+  std::chrono::seconds cancel_resolves_within{120};
   // Maintenance notices: a ladder step that could not be reached. Empty: off.
   std::string maintenance_topic = "eldercare/local/maintenance";
 };

@@ -81,6 +81,12 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  // The engine's `now` is monotonic time (immune to clock steps); the wall
+  // clock minus it is this offset, used for timestamps, alert ids and
+  // time-of-day schedules. The gateway sets it before each call; 0 (tests):
+  // engine time is wall time.
+  void set_wall_offset(WallTime::duration offset) { wall_offset_ = offset; }
+
   // Unset: every target is reachable.
   void set_reachability(Reachability reachable) { reachable_ = std::move(reachable); }
 
@@ -93,7 +99,8 @@ class Engine {
   // re-alerts, and a new trigger meanwhile re-raises it at once (a new
   // episode with its own ladder).
   Output acknowledge(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now);
-  Output resolve(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now);
+  Output resolve(const std::string& alert_id, const std::string& actor, const std::string& channel, WallTime now,
+                 const std::string& reason = "resolved by hand");
 
   // The earliest time on_time() has work; nullopt when nothing is pending. O(1).
   std::optional<WallTime> next_wakeup() const;
@@ -116,7 +123,9 @@ class Engine {
   // their step with their deadlines, absence rules count the downtime. Rows
   // of rules that no longer exist are dropped. Throws RuleError on a row it
   // cannot read; the engine is then unchanged.
-  void restore_rows(const std::vector<StateRow>& rows);
+  // With `now`, times restored are kept sane: events no later than now,
+  // deadlines no further than the rules' longest wait from now.
+  void restore_rows(const std::vector<StateRow>& rows, std::optional<WallTime> now = std::nullopt);
 
   // The whole mutable state as one text (JSON): tests and tools compare it.
   std::string snapshot() const;
@@ -146,7 +155,10 @@ class Engine {
 
   bool applies(const Rule& rule, const eldercare::v1::SensorEvent& event) const;
   const Parameters& parameters_for(std::size_t rule, const std::string& resident) const;
+  WallTime wall(WallTime engine_time) const { return engine_time + wall_offset_; }
   bool in_schedule(const Rule& rule, WallTime t) const;
+  bool in_schedule_wall(const Rule& rule, WallTime t) const;
+  std::chrono::seconds longest_wait() const;
   std::optional<WallTime> next_schedule_start(const Rule& rule, WallTime t) const;
   std::optional<WallTime> due_of(std::size_t rule, const Tracker& tracker) const;
 
@@ -178,6 +190,7 @@ class Engine {
   std::string gateway_id_;
   Limits limits_;
   Reachability reachable_;
+  WallTime::duration wall_offset_{0};
   EngineCounters counters_;
   // Rule indexes per EventKind value: the rules an event of that kind may touch.
   std::vector<std::vector<std::size_t>> rules_by_kind_;
