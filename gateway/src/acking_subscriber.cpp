@@ -60,23 +60,38 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         socket(io_context),
         reconnect_timer(io_context),
         ping_timer(io_context),
+        handshake_timer(io_context),
+        resolver(io_context),
         jitter(std::random_device{}()) {}
 
   void connect() {
     if (stopped) return;
     auto self = shared_from_this();
-    tcp::endpoint endpoint;
+    // The whole handshake (resolve, TCP, CONNACK, SUBACK) has a deadline: a
+    // broker that accepts and then says nothing must not leave us waiting
+    // for ever, unsubscribed and looking healthy.
+    handshake_timer.expires_after(options.handshake_timeout);
+    handshake_timer.async_wait([self, gen = generation](boost::system::error_code ec) {
+      if (ec || gen != self->generation || self->subscribed || self->stopped) return;
+      self->fail(std::string(self->session_up ? "no SUBACK" : "no CONNACK") + " within " +
+                 std::to_string(self->options.handshake_timeout.count()) + " ms");
+    });
     boost::system::error_code ec;
     auto address = asio::ip::make_address(options.host, ec);
-    if (ec) {
-      // A host name: resolve synchronously; it is the local broker, normally "localhost".
-      tcp::resolver resolver(io);
-      auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
-      if (ec || results.empty()) return fail("cannot resolve " + options.host);
-      endpoint = *results.begin();
-    } else {
-      endpoint = tcp::endpoint(address, options.port);
-    }
+    if (!ec) return connect_to(tcp::endpoint(address, options.port));
+    // A host name: resolved off the loop's critical path (a slow DNS must
+    // not stall alarms), within the handshake deadline.
+    resolver.async_resolve(
+        options.host, std::to_string(options.port),
+        [self, gen = generation](boost::system::error_code error, tcp::resolver::results_type results) {
+          if (gen != self->generation || self->stopped) return;
+          if (error || results.empty()) return self->fail("cannot resolve " + self->options.host);
+          self->connect_to(*results.begin());
+        });
+  }
+
+  void connect_to(const tcp::endpoint& endpoint) {
+    auto self = shared_from_this();
     socket = tcp::socket(io);
     socket.async_connect(endpoint, [this, self](boost::system::error_code error) {
       if (error) return fail("connect: " + error.message());
@@ -106,6 +121,8 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
     boost::system::error_code ignored;
     socket.close(ignored);
     ping_timer.cancel();
+    handshake_timer.cancel();
+    resolver.cancel();
     outgoing.clear();
     writing = false;
     input.clear();
@@ -247,8 +264,21 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         return true;
       }
       case kSuback: {
+        // A refused filter (0x80: an ACL, a bad filter) means sensors we are
+        // configured to watch are not heard: not healthy. Reported, retried
+        // with backoff, and the connection is never announced as up.
         for (std::size_t k = 2; k < length; ++k)
-          if (body[k] == 0x80) spdlog::error("MQTT_SUBSCRIBE_FAILED link=local-acking filter_index={}", k - 2);
+          if (body[k] == 0x80) {
+            const std::size_t index = k - 2;
+            const std::string filter = index < options.filters.size() ? options.filters[index] : "?";
+            spdlog::error(
+                "MQTT_SUBSCRIBE_FAILED link=local-acking uri={}:{} filter=\"{}\" reason=\"refused by the "
+                "broker (SUBACK 0x80): check its ACL for this user\"",
+                options.host, options.port, filter);
+            ++subscribe_refusals;
+            return fail("subscription to " + filter + " refused"), false;
+          }
+        handshake_timer.cancel();
         subscribed = true;
         spdlog::info("MQTT_CONNECTED link=local-acking uri={}:{} acks=after-commit", options.host, options.port);
         if (connection_handler) connection_handler(true);
@@ -325,6 +355,8 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
     boost::system::error_code ignored;
     reconnect_timer.cancel();
     ping_timer.cancel();
+    handshake_timer.cancel();
+    resolver.cancel();
     socket.close(ignored);
     if (closed_handler) std::exchange(closed_handler, nullptr)();
   }
@@ -345,6 +377,9 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
   tcp::socket socket;
   asio::steady_timer reconnect_timer;
   asio::steady_timer ping_timer;
+  asio::steady_timer handshake_timer;
+  tcp::resolver resolver;
+  std::uint64_t subscribe_refusals = 0;
   std::mt19937_64 jitter;
   std::array<std::uint8_t, 64 * 1024> chunk{};
   Bytes input;
@@ -417,8 +452,14 @@ void AckingSubscriber::stop() {
   ++impl_->generation;
   impl_->reconnect_timer.cancel();
   impl_->ping_timer.cancel();
+  impl_->handshake_timer.cancel();
+  impl_->resolver.cancel();
   boost::system::error_code ignored;
   impl_->socket.close(ignored);
+}
+
+std::uint64_t AckingSubscriber::subscribe_refusals() const {
+  return impl_->subscribe_refusals;
 }
 
 bool AckingSubscriber::parse_uri(const std::string& uri, std::string& host, std::uint16_t& port) {

@@ -37,7 +37,8 @@ bool port_accepts(int port) {
   return ok;
 }
 
-MosquittoBroker::MosquittoBroker(bool persistent) : persistent_(persistent) {
+MosquittoBroker::MosquittoBroker(bool persistent, std::string extra_config)
+    : persistent_(persistent), extra_config_(std::move(extra_config)) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     port_ = free_port();
     if (try_start()) return;
@@ -117,6 +118,11 @@ void MosquittoBroker::write_config() {
          << "max_inflight_messages 100\n"
          << "log_dest stderr\n"
          << "log_type error\nlog_type warning\nlog_type notice\n";
+  // Placeholders a test's extra lines may use: its private directory.
+  std::string extra = extra_config_;
+  for (auto at = extra.find("{dir}"); at != std::string::npos; at = extra.find("{dir}"))
+    extra.replace(at, 5, dir_.path());
+  config << extra;
   if (std::getenv("EG_MOSQUITTO_VERBOSE") != nullptr) config << "log_type all\n";  // for debugging a test
   // As root, mosquitto drops to the "mosquitto" user, which cannot write our
   // private temp dir: keep the test's own identity.

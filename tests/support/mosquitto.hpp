@@ -26,7 +26,9 @@ struct BrokerTls {
 class MosquittoBroker {
  public:
   // `persistent`: keep sessions and queued messages across restart().
-  explicit MosquittoBroker(bool persistent = false);
+  // `extra_config`: more mosquitto.conf lines ("{dir}" is the broker's
+  // private directory, for an ACL file written there with file_in_dir()).
+  explicit MosquittoBroker(bool persistent = false, std::string extra_config = "");
   // A TLS listener on port() (ssl_uri()) plus a plain one on plain_port()
   // (uri()) for test clients; both share topics.
   explicit MosquittoBroker(BrokerTls tls);
@@ -46,6 +48,7 @@ class MosquittoBroker {
 
   TempDir dir_;
   bool persistent_;
+  std::string extra_config_;
   BrokerTls tls_;
   int port_ = 0;
   int plain_port_ = 0;

@@ -41,6 +41,9 @@ class AckingSubscriber {
     // A larger packet is never buffered: its first bytes tell the topic and
     // packet id, the rest is skipped, and it is acknowledged and reported.
     std::size_t max_packet_bytes = 256 * 1024;
+    // Resolve, connect, CONNACK and SUBACK must all happen within this, or
+    // the attempt fails and is retried with backoff.
+    std::chrono::milliseconds handshake_timeout{10'000};
     std::chrono::milliseconds backoff_min{200};
     std::chrono::milliseconds backoff_max{10'000};
   };
@@ -70,6 +73,8 @@ class AckingSubscriber {
   void close_gracefully(std::chrono::milliseconds timeout, std::function<void()> done);
   // Sends PUBACK for a QoS 1 message; QoS 0 tokens and stale tokens are ignored.
   void ack(std::uint64_t ack_token);
+  // SUBACKs that refused a filter (0x80) so far; each makes the attempt fail.
+  std::uint64_t subscribe_refusals() const;
   bool connected() const;
 
   // Parses "tcp://host:port" / "mqtt://host:port"; false for anything else.
