@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <iostream>
@@ -28,12 +29,43 @@ int run(const eg::gateway::GatewayConfig& config, std::optional<eg::rules::RuleS
   boost::asio::io_context io;
   eg::SystemClock clock;
   eg::gateway::Gateway gateway(io, config, clock, std::move(rules));
+  // systemd's STATUS= line: what an installer sees in `systemctl status`.
+  std::string last_status;
+  auto update_status = [&] {
+    const auto& m = gateway.metrics();
+    std::string status = std::string("local broker ") + (m.get("local_connected") == 1 ? "subscribed" : "DOWN") +
+                         ", uplink " + (m.get("upstream_connected") == 1 ? "connected" : "down") + ", active alerts " +
+                         std::to_string(m.get("alerts_active"));
+    if (status == last_status) return;
+    last_status = status;
+    sd_notify(0, ("STATUS=" + status).c_str());
+  };
   try {
-    gateway.start([] { sd_notify(0, "READY=1"); });
+    gateway.start([&] { update_status(); });  // subscribed to the local broker
   } catch (const eg::gateway::StoreError& error) {
     spdlog::critical("STORE_OPEN_FAILED {}", error.what());
     return kExitRuntime;
   }
+  // Ready once serving (store open, loop running), not once the local broker
+  // answers: a broker that is down at boot must not make systemd kill and
+  // restart us every start timeout, while alarms from the uplink side, the
+  // operator link and the timers of restored alerts keep working. The broker
+  // state is in STATUS= and /health.
+  boost::asio::post(io, [&] {
+    sd_notify(0, "READY=1");
+    spdlog::info("GATEWAY_SERVING local_connected={}", gateway.metrics().get("local_connected") == 1);
+    update_status();
+  });
+  boost::asio::steady_timer status_timer(io);
+  std::function<void()> refresh_status = [&] {
+    status_timer.expires_after(std::chrono::seconds(5));
+    status_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      update_status();
+      refresh_status();
+    });
+  };
+  refresh_status();
 
   // Signals only set work on the loop; the loop stops by finishing its work.
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -41,6 +73,7 @@ int run(const eg::gateway::GatewayConfig& config, std::optional<eg::rules::RuleS
     if (ec) return;
     spdlog::info("GATEWAY_STOPPING signal={}", signal);
     sd_notify(0, "STOPPING=1");
+    status_timer.cancel();
     gateway.stop([&] { io.stop(); });
   });
 

@@ -1,6 +1,12 @@
 // eldercare-gatewayd as a process: start, stop on SIGTERM within a second,
 // retained status and last will, sequence numbers across restarts.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -151,5 +157,61 @@ TEST_CASE("gatewayd re-reads its device registry on SIGHUP and keeps it when the
   REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "CONFIG_RELOAD_REJECTED"); }));
   sensors.publish("zigbee2mqtt/hall_door", R"({"contact":false})");
   CHECK(next_event().resident_id() == "r-12");
+  CHECK(gateway.stop() == 0);
+}
+
+namespace {
+
+// A NOTIFY_SOCKET of our own, as systemd gives a Type=notify service: the
+// datagrams gatewayd sends (READY=1, STATUS=...) are collected here.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);  // inherited by the child spawned next
+  }
+  ~NotifySocket() {
+    ::unsetenv("NOTIFY_SOCKET");
+    ::close(fd_);
+  }
+  // Everything received so far, datagrams joined by newlines.
+  const std::string& received() {
+    char buffer[4096];
+    for (ssize_t n; (n = ::recv(fd_, buffer, sizeof buffer, 0)) > 0;) text_ += std::string(buffer, n) + "\n";
+    return text_;
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+  std::string text_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "gatewayd with its local broker down at boot is READY for systemd, says so in STATUS, and subscribes "
+    "when the broker comes",
+    "[integration][process]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  std::string config = write_config(dir, broker);
+  broker.stop();  // the local broker is not up yet at boot
+  NotifySocket notify(dir.file("notify.sock"));
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", config}, dir.file("gateway.log"));
+  INFO(gateway.output());
+  // Before: READY=1 only once subscribed, so systemd killed the daemon at
+  // its start timeout, again and again.
+  REQUIRE(eg::test::wait_until([&] { return notify.received().find("READY=1") != std::string::npos; }, 10s));
+  CHECK_THAT(notify.received(), Catch::Contains("STATUS=local broker DOWN"));
+  CHECK_FALSE(log_has(gateway, "GATEWAY_READY"));
+  broker.start();
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
+  CHECK(eg::test::wait_until(
+      [&] { return notify.received().find("STATUS=local broker subscribed") != std::string::npos; }, 10s));
   CHECK(gateway.stop() == 0);
 }
