@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/steady_timer.hpp>
+#include <ctime>
 #include <deque>
 #include <filesystem>
 #include <map>
@@ -95,7 +96,7 @@ struct Gateway::Impl {
     on_ready = std::move(ready);
     started = clock.wall_now();
     upstream_down_since = clock.steady_now();
-    store = std::make_unique<Store>(config.database);
+    store = open_store();
     group = std::make_unique<CommitGroup>(store->last_sequence(), kMaxHeld);
     housekeeping = std::make_unique<Housekeeping>(
         *store, config, clock, metrics, silence,
@@ -212,6 +213,73 @@ struct Gateway::Impl {
     if (subscriber) subscriber->start();
     schedule_status();
     schedule_silence_check();
+    // Say what happened to the store at start, as alerts for the people on
+    // site and events upstream (issue 12 #6).
+    if (!quarantined_database.empty()) store_replaced_event();
+    if (store_in_memory) {
+      store_error = "the state directory is unusable: running with an in-memory store";
+      store_health_event(false);
+    }
+  }
+
+  // The database, or a box that still alarms without it: a corrupt file is
+  // set aside (renamed with a timestamp) and a fresh one opened; if none can
+  // be opened at all, an in-memory store keeps ingest and alarms working
+  // (nothing survives a restart; health says degraded).
+  std::unique_ptr<Store> open_store() {
+    try {
+      return std::make_unique<Store>(config.database);
+    } catch (const StoreError& error) {
+      if (error.corrupt()) {
+        quarantined_database = quarantine(config.database);
+        spdlog::critical("STORE_QUARANTINED reason=\"{}\" moved_to=\"{}\" (starting with a fresh database)",
+                         error.what(), quarantined_database);
+        metrics.add("store_quarantined_total");
+        try {
+          return std::make_unique<Store>(config.database);
+        } catch (const StoreError& again) {
+          spdlog::critical("STORE_OPEN_FAILED {} (after setting the old file aside)", again.what());
+        }
+      } else {
+        spdlog::critical("STORE_OPEN_FAILED {}", error.what());
+      }
+    }
+    spdlog::critical("STORE_IN_MEMORY database=\"{}\" (alarms work; nothing stored survives a restart)",
+                     config.database);
+    metrics.set("store_in_memory", 1);
+    store_in_memory = true;
+    return std::make_unique<Store>(":memory:");
+  }
+
+  // Renames the database and its WAL/SHM companions to "<db>.corrupt-<UTC>";
+  // returns the new name of the database file.
+  std::string quarantine(const std::string& database) {
+    std::time_t now = std::chrono::system_clock::to_time_t(clock.wall_now());
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &utc);
+    std::string suffix = std::string(".corrupt-") + stamp;
+    for (const char* companion : {"-wal", "-shm"}) {
+      std::error_code ignored;
+      std::filesystem::rename(database + companion, database + suffix + companion, ignored);
+    }
+    std::error_code ec;
+    std::filesystem::rename(database, database + suffix, ec);
+    if (ec) spdlog::error("STORE_QUARANTINE_FAILED reason=\"{}\"", ec.message());
+    return database + suffix;
+  }
+
+  void store_replaced_event() {
+    eldercare::v1::SensorEvent event;
+    event.set_device_id("gateway:" + config.gateway_id + "/store");
+    event.set_kind(eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+    event.mutable_device_health()->set_condition(eldercare::v1::DeviceHealthPayload::CONDITION_STORE_REPLACED);
+    event.set_driver("gateway");
+    event.set_source_topic("store: unreadable database set aside as " + quarantined_database);
+    WallTime now = clock.wall_now();
+    *event.mutable_received_time() = to_timestamp(now);
+    forward_event(std::move(event), now, Origin::kGateway);
   }
 
   // GET /metrics and /health on 127.0.0.1, when gateway.http_port is set. A
@@ -260,6 +328,9 @@ struct Gateway::Impl {
     // Down when sensor messages cannot come in, or cannot be kept.
     bool ok = metrics.get("local_connected") == 1 && store_writable;
     body["status"] = ok ? "ok" : (store_writable ? "down" : "store-failed");
+    if (store_in_memory) body["store"] = "in-memory";
+    if (!quarantined_database.empty()) body["store_quarantined"] = quarantined_database;
+    if (ok && store_in_memory) body["status"] = "degraded";
     return {ok, body.dump()};
   }
 
@@ -820,7 +891,9 @@ struct Gateway::Impl {
   Metrics metrics;
   drivers::Router router;
   std::unique_ptr<Store> store;
-  std::unique_ptr<MqttLink> local;  // Paho: publishing (and ingest when TLS is needed)
+  std::string quarantined_database;  // where a corrupt database was moved at start
+  bool store_in_memory = false;      // no usable database: nothing survives a restart
+  std::unique_ptr<MqttLink> local;   // Paho: publishing (and ingest when TLS is needed)
   std::unique_ptr<AckingSubscriber> subscriber;
   AckingSubscriber::Options subscriber_options;
   std::function<void(bool)> on_local_subscribed;

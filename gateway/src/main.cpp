@@ -35,7 +35,8 @@ int run(const eg::gateway::GatewayConfig& config, std::optional<eg::rules::RuleS
     const auto& m = gateway.metrics();
     std::string status = std::string("local broker ") + (m.get("local_connected") == 1 ? "subscribed" : "DOWN") +
                          ", uplink " + (m.get("upstream_connected") == 1 ? "connected" : "down") + ", active alerts " +
-                         std::to_string(m.get("alerts_active"));
+                         std::to_string(m.get("alerts_active")) +
+                         (m.get("store_in_memory") == 1 ? ", store IN MEMORY (nothing survives a restart)" : "");
     if (status == last_status) return;
     last_status = status;
     sd_notify(0, ("STATUS=" + status).c_str());

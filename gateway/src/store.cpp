@@ -130,15 +130,21 @@ Store::~Store() {
 
 void Store::fail(const std::string& what) {
   std::string detail = db_ ? sqlite3_errmsg(db_.get()) : "out of memory";
-  throw StoreError(path_ + ": " + what + ": " + detail);
+  throw StoreError(path_ + ": " + what + ": " + detail, db_ ? sqlite3_extended_errcode(db_.get()) : SQLITE_NOMEM);
+}
+
+bool StoreError::corrupt() const {
+  const int primary = sqlite_code_ & 0xff;
+  return primary == SQLITE_NOTADB || primary == SQLITE_CORRUPT;
 }
 
 void Store::exec(const char* sql) {
   char* message = nullptr;
-  if (sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, &message); rc != SQLITE_OK) {
     std::string detail = message ? message : "unknown error";
     sqlite3_free(message);
-    throw StoreError(path_ + ": " + detail);
+    throw StoreError(path_ + ": " + detail,
+                     sqlite3_extended_errcode(db_.get()) ? sqlite3_extended_errcode(db_.get()) : rc);
   }
 }
 

@@ -142,7 +142,7 @@ const std::map<std::string, WordField>& words() {
       {"device_health.condition",
        {v1::EVENT_KIND_DEVICE_HEALTH,
         {"online", "offline", "battery_low", "battery_ok", "tamper", "tamper_cleared", "silent", "left_network",
-         "disk_low", "disk_ok", "operator_link_down", "operator_link_up", "store_failed", "store_ok"},
+         "disk_low", "disk_ok", "operator_link_down", "operator_link_up", "store_failed", "store_ok", "store_replaced"},
         [](const Event& e) -> std::optional<std::string> {
           if (!e.has_device_health()) return std::nullopt;
           switch (e.device_health().condition()) {
@@ -174,6 +174,8 @@ const std::map<std::string, WordField>& words() {
               return "store_failed";
             case v1::DeviceHealthPayload::CONDITION_STORE_OK:
               return "store_ok";
+            case v1::DeviceHealthPayload::CONDITION_STORE_REPLACED:
+              return "store_replaced";
             default:
               return std::nullopt;
           }

@@ -11,6 +11,9 @@
 #include <catch2/catch.hpp>
 #include <fstream>
 
+#include <filesystem>
+
+#include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/gateway_status.pb.h"
 #include "eldercare/v1/sensor_event.pb.h"
 #include "mosquitto.hpp"
@@ -213,5 +216,80 @@ TEST_CASE(
   REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
   CHECK(eg::test::wait_until(
       [&] { return notify.received().find("STATUS=local broker subscribed") != std::string::npos; }, 10s));
+  CHECK(gateway.stop() == 0);
+}
+
+namespace {
+
+std::string write_config_with_rules(const eg::test::TempDir& dir, const eg::test::MosquittoBroker& broker,
+                                    const std::string& database) {
+  std::string path = dir.file("gateway.toml");
+  std::ofstream(path) << "[gateway]\nid = \"gw-proc\"\nsite = \"lab\"\ndatabase = \"" << database << "\"\nrules = \""
+                      << EG_SOURCE_DIR << "/rules/eldercare-default.toml\"\nmin_free_disk_mb = 0"
+                      << "\n\n[local]\nuri = \"" << broker.uri() << "\"\n\n[upstream]\nuri = \"" << broker.uri()
+                      << "\"\n\n[[drivers]]\ndriver = \"zigbee2mqtt\"\nbase_topic = \"zigbee2mqtt\"\n";
+  return path;
+}
+
+// Waits for an alert transition upstream raising `rule`.
+bool raised_upstream(eg::test::TestMqttClient& platform, const std::string& rule) {
+  for (;;) {
+    auto message = platform.next(10s);
+    if (!message) return false;
+    v1::AlertTransition t;
+    if (t.ParseFromString(message->payload) && t.alert().rule_id() == rule && t.to_state() == v1::ALERT_STATE_RAISED)
+      return true;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("gatewayd sets a corrupt database aside, starts with a fresh one and tells the maintainer",
+          "[integration][process][store]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  std::ofstream(dir.file("gw.db")) << std::string(8192, 'x');  // not a database
+  std::string config = write_config_with_rules(dir, broker, dir.file("gw.db"));
+  eg::test::TestMqttClient platform(broker.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-proc/alert");
+  eg::test::TestMqttClient events(broker.uri(), "events");
+  events.subscribe("eldercare/v1/lab/gw-proc/event");
+  // Before: "STORE_OPEN_FAILED ... file is not a database", exit 1, and
+  // systemd restarting it for ever with no alarms at all.
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", config}, dir.file("gateway.log"));
+  INFO(gateway.output());
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
+  CHECK(log_has(gateway, "STORE_QUARANTINED"));
+  bool set_aside = false;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path()))
+    set_aside |= entry.path().filename().string().starts_with("gw.db.corrupt-");
+  CHECK(set_aside);
+  CHECK(raised_upstream(platform, "gateway-store-replaced"));
+  // And it works: a sensor alarm goes through the fresh database.
+  eg::test::TestMqttClient sensors(broker.uri(), "sensors");
+  sensors.publish("zigbee2mqtt/room301_gas", R"({"gas":true})");
+  CHECK(raised_upstream(platform, "gas"));
+  CHECK(gateway.stop() == 0);
+}
+
+TEST_CASE("gatewayd with an unusable state directory runs on an in-memory store and still raises alarms",
+          "[integration][process][store]") {
+  eg::test::MosquittoBroker broker;
+  eg::test::TempDir dir;
+  std::ofstream(dir.file("not-a-directory")) << "x";
+  std::string config = write_config_with_rules(dir, broker, dir.file("not-a-directory") + "/gw.db");
+  eg::test::TestMqttClient platform(broker.uri(), "platform");
+  platform.subscribe("eldercare/v1/lab/gw-proc/alert");
+  eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", config}, dir.file("gateway.log"));
+  INFO(gateway.output());
+  REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "GATEWAY_READY"); }, 20s));
+  CHECK(log_has(gateway, "STORE_IN_MEMORY"));
+  CHECK(raised_upstream(platform, "gateway-store-failed"));  // the maintainer is told
+  eg::test::TestMqttClient room(broker.uri(), "room");
+  room.subscribe("eldercare/local/alarm");
+  eg::test::TestMqttClient sensors(broker.uri(), "sensors");
+  sensors.publish("zigbee2mqtt/room301_gas", R"({"gas":true})");
+  CHECK(raised_upstream(platform, "gas"));
+  CHECK(room.next(10s).has_value());  // the room's sounder hears it
   CHECK(gateway.stop() == 0);
 }

@@ -23,7 +23,15 @@ namespace eg::gateway {
 
 class StoreError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit StoreError(const std::string& what, int sqlite_code = 0)
+      : std::runtime_error(what), sqlite_code_(sqlite_code) {}
+  // The file is not a database, or a damaged one (SQLITE_NOTADB, SQLITE_CORRUPT):
+  // set it aside and start afresh rather than never start.
+  bool corrupt() const;
+  int sqlite_code() const { return sqlite_code_; }
+
+ private:
+  int sqlite_code_;
 };
 
 // One upstream message in the outbox: a SensorEvent ("event") or an
