@@ -295,7 +295,8 @@ TEST_CASE("config: the bounds and commit keys have defaults, take values, and re
   CHECK(devices_text.find("gateway.max_tracked_devices") != std::string::npos);
 }
 
-TEST_CASE("--check-config warns about ladder steps this configuration cannot deliver", "[gateway][config]") {
+TEST_CASE("eldercare-gatewayd --check-config warns about ladder steps this configuration cannot deliver",
+          "[gateway][config]") {
   eg::test::TempDir dir;
   const std::string rules = std::string(EG_SOURCE_DIR) + "/rules/eldercare-default.toml";
   std::string bare = dir.file("bare.toml");
