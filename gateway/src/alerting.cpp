@@ -282,13 +282,15 @@ bool Alerting::reachable(const std::string& target, const v1::Alert& alert) cons
   return missing_channel(target, config_).empty();
 }
 
-// The family's notification service answered (2xx) or never did: a delivery
-// record upstream, and the people on site told when it failed for good.
-void Alerting::on_family_outcome(const v1::Alert& sent, std::uint32_t step, const FamilyNotifier::Outcome& outcome) {
-  if (stopped_) return;
+// A delivery record: a transition that changes no state and says whether a
+// target got the alert. The alert as it stands now, or as it was sent if the
+// engine has forgotten it (resolved since).
+v1::AlertTransition Alerting::delivery_record(const v1::Alert& sent, const std::string& actor,
+                                              const std::string& channel, std::uint32_t step,
+                                              const std::string& target) const {
   auto current = engine_.find_alert(sent.id());
   v1::Alert alert = current.value_or(sent);
-  if (!current) alert.set_state(v1::ALERT_STATE_RESOLVED);
+  if (!current) alert.set_state(v1::ALERT_STATE_RESOLVED);  // the engine forgets alerts once resolved
   v1::AlertTransition t;
   t.set_alert_id(alert.id());
   t.set_gateway_id(alert.gateway_id());
@@ -296,22 +298,31 @@ void Alerting::on_family_outcome(const v1::Alert& sent, std::uint32_t step, cons
   t.set_to_state(alert.state());
   *t.mutable_time() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
       std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wall_now().time_since_epoch()).count());
-  t.set_actor("family:webhook");
-  t.set_channel("webhook");
+  t.set_actor(actor);
+  t.set_channel(channel);
   t.set_escalation_step(step);
-  t.set_escalation_target("family");
+  t.set_escalation_target(target);
+  *t.mutable_alert() = std::move(alert);
+  return t;
+}
+
+// The family's notification service answered (2xx) or never did: a delivery
+// record upstream, and the people on site told when it failed for good.
+void Alerting::on_family_outcome(const v1::Alert& sent, std::uint32_t step, const FamilyNotifier::Outcome& outcome) {
+  if (stopped_) return;
+  auto t = delivery_record(sent, "family:webhook", "webhook", step, "family");
+  const v1::Alert alert = t.alert();  // a copy: t is moved out below
   t.set_delivery(outcome.delivered ? v1::DELIVERY_CONFIRMED : v1::DELIVERY_FAILED);
   t.set_reason(outcome.delivered ? "the family's notification service took the alert"
                                  : "the family's notification service did not take the alert: " + outcome.detail);
   t.set_delivery_detail("POST " + outcome.url + " -> " + outcome.detail +
                         " attempts=" + std::to_string(outcome.attempts));
-  *t.mutable_alert() = alert;
   spdlog::log(outcome.delivered ? spdlog::level::info : spdlog::level::err,
               "ALERT_DELIVERY alert={} rule={} target=family delivery={} detail=\"{}\"", alert.id(), alert.rule_id(),
               v1::Delivery_Name(t.delivery()), t.delivery_detail());
   metrics_.add("alert_transitions_total");
   hooks_.emit_transition(std::move(t));
-  if (!outcome.delivered && current && alert.state() != v1::ALERT_STATE_ACKNOWLEDGED)
+  if (!outcome.delivered && alert.state() != v1::ALERT_STATE_ACKNOWLEDGED && alert.state() != v1::ALERT_STATE_RESOLVED)
     report_undeliverable({"family", step, alert});
 }
 
@@ -405,20 +416,9 @@ void Alerting::follow_up_operator(const v1::AlertTransition& transition) {
 void Alerting::on_operator_outcome(const OperatorLink::Sent& sent, const dc09::LinkCore::Outcome& outcome,
                                    const dc09::Endpoint& endpoint) {
   if (sent.kind == OperatorLink::Kind::test || stopped_) return;
-  auto current = engine_.find_alert(sent.alert.id());
-  v1::Alert alert = current.value_or(sent.alert);
-  if (!current) alert.set_state(v1::ALERT_STATE_RESOLVED);  // the engine forgets alerts once resolved
-  v1::AlertTransition t;
-  t.set_alert_id(alert.id());
-  t.set_gateway_id(alert.gateway_id());
-  t.set_from_state(alert.state());
-  t.set_to_state(alert.state());
-  *t.mutable_time() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(clock_.wall_now().time_since_epoch()).count());
-  t.set_actor("operator:" + OperatorLink::path_name(outcome.path));
-  t.set_channel("dc09");
-  t.set_escalation_step(sent.step);
-  t.set_escalation_target("operator");
+  auto t =
+      delivery_record(sent.alert, "operator:" + OperatorLink::path_name(outcome.path), "dc09", sent.step, "operator");
+  const v1::Alert alert = t.alert();  // a copy: t is moved out below
   char sequence[8];
   std::snprintf(sequence, sizeof sequence, "%04u", outcome.sequence);
   std::string detail = std::string(OperatorLink::kind_name(sent.kind)) + " code=" +
@@ -441,14 +441,13 @@ void Alerting::on_operator_outcome(const OperatorLink::Sent& sent, const dc09::L
       break;
   }
   t.set_delivery_detail(detail);
-  *t.mutable_alert() = alert;
   spdlog::info("ALERT_DELIVERY alert={} rule={} target=operator delivery={} reason=\"{}\" {}", alert.id(),
                alert.rule_id(), v1::Delivery_Name(t.delivery()), t.reason(), detail);
   metrics_.add("alert_transitions_total");
   hooks_.emit_transition(std::move(t));
   // An alarm the operator cannot get: the people on site must know now, not
   // when the ladder next repeats.
-  if (outcome.kind != dc09::LinkCore::Outcome::Kind::delivered && sent.kind == OperatorLink::Kind::alarm && current &&
+  if (outcome.kind != dc09::LinkCore::Outcome::Kind::delivered && sent.kind == OperatorLink::Kind::alarm &&
       alert.state() != v1::ALERT_STATE_ACKNOWLEDGED && alert.state() != v1::ALERT_STATE_RESOLVED) {
     nlohmann::json notice = {{"alert_id", alert.id()},
                              {"rule", alert.rule_id()},

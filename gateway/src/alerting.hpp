@@ -79,6 +79,9 @@ class Alerting {
   void apply(rules::Output output);
   void deliver(const rules::Delivery& delivery);
   void report_undeliverable(const rules::Delivery& delivery);
+  eldercare::v1::AlertTransition delivery_record(const eldercare::v1::Alert& sent, const std::string& actor,
+                                                 const std::string& channel, std::uint32_t step,
+                                                 const std::string& target) const;
   void on_family_outcome(const eldercare::v1::Alert& sent, std::uint32_t step, const FamilyNotifier::Outcome& outcome);
   bool reachable(const std::string& target, const eldercare::v1::Alert& alert) const;
   void follow_up_operator(const eldercare::v1::AlertTransition& transition);
