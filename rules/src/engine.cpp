@@ -722,6 +722,7 @@ void Engine::restore_rows(const std::vector<StateRow>& rows, std::optional<WallT
   // engine as it was.
   std::map<Key, Tracker> trackers;
   std::map<Key, ActiveAlert> alerts;
+  const auto longest = longest_wait();  // once, not per restored alert
   try {
     for (const StateRow& row : rows) {
       auto index = rule_index.find(row.rule);
@@ -760,7 +761,7 @@ void Engine::restore_rows(const std::vector<StateRow>& rows, std::optional<WallT
         active.next_step_at = read_optional_ms(doc.at("next_step_at"));
         if (active.next_step_at) {
           *active.next_step_at += shift;
-          if (now) active.next_step_at = std::min(*active.next_step_at, *now + longest_wait());
+          if (now) active.next_step_at = std::min(*active.next_step_at, *now + longest);
         }
         const bool has_ladder = !active.rule->ladder.empty() && rules_.ladders.contains(active.rule->ladder);
         if (!has_ladder && active.alert.state() != v1::ALERT_STATE_ACKNOWLEDGED) active.next_step_at.reset();
