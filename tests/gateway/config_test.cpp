@@ -351,3 +351,17 @@ retry_delay_ms = 50
   CHECK(error_of(kMinimal + "[[family.webhook]]\nurl = \"http://x\"\nretries = 3\n") ==
         "gw.toml:12:1: unknown key family.webhook.retries");
 }
+
+TEST_CASE("config: escalation cancel window and maintenance topic are read, and a bad window is refused",
+          "[gateway][config]") {
+  auto config =
+      parse_config(kMinimal + "[escalation]\ncancel_resolves_within_s = 30\nmaintenance_topic = \"m/t\"\n", "gw.toml");
+  CHECK(config.escalation.cancel_resolves_within == std::chrono::seconds(30));
+  CHECK(config.escalation.maintenance_topic == "m/t");
+  CHECK_THAT(error_of(kMinimal + "[escalation]\ncancel_resolves_within_s = -1\n"),
+             Catch::StartsWith("gw.toml:11:") && Catch::Contains("escalation.cancel_resolves_within_s"));
+  CHECK_THAT(error_of(kMinimal + "[escalation]\ncancel_resolves_within_s = \"2m\"\n"),
+             Catch::Contains("escalation.cancel_resolves_within_s"));
+  CHECK_THAT(error_of(kMinimal + "[[family.webhook]]\nurl = \"http://x\"\nmax_attempts = 0\n"),
+             Catch::StartsWith("gw.toml:12:") && Catch::Contains("family.webhook.max_attempts"));
+}

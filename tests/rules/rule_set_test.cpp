@@ -514,3 +514,20 @@ absence = { for = "12h" }
         "resident 'ann': override 'quiet.absent_for_s' cannot be longer than 365 days");
   CHECK(with("hr.high.above", NAN) == "resident 'ann': override 'hr.high.above' must be a finite number");
 }
+
+TEST_CASE("retrigger, realert_after and repeat take only the values they name, at their line", "[rules]") {
+  const std::string match = "match = { field = \"fall.state\", equals = \"detected\" }";
+  CHECK_THAT(error_of(fall_rule_with({match, "retrigger = \"sometimes\""})),
+             Catch::StartsWith("rules.toml:5:") && Catch::Contains("expected rising_edge or each_event"));
+  CHECK_THAT(error_of(fall_rule_with({match, "realert_after = \"-5m\""})),
+             Catch::StartsWith("rules.toml:5:") && Catch::Contains("cannot be negative"));
+  CHECK_THAT(error_of(fall_rule_with({match, "realert_after = \"1.5s\""})),
+             Catch::StartsWith("rules.toml:5:") && Catch::Contains("whole seconds"));
+  CHECK_THAT(error_of(fall_rule_with({match, "realert_after = 600"})), Catch::Contains("expected a string"));
+  CHECK_THAT(error_of(lines({"[[ladder]]", "id = \"l\"", "realert_after = \"soon\"", "[[ladder.step]]",
+                             "target = \"family\"", "timeout = \"1m\""})),
+             Catch::StartsWith("rules.toml:3:") && Catch::Contains("expected a duration"));
+  CHECK_THAT(error_of(lines({"[[ladder]]", "id = \"l\"", "repeat_last_every = \"5m\"", "repeat = \"all\"",
+                             "[[ladder.step]]", "target = \"family\"", "timeout = \"1m\""})),
+             Catch::StartsWith("rules.toml:4:") && Catch::Contains("use repeat_every"));
+}
