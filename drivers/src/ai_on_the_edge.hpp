@@ -15,6 +15,7 @@ class AiOnTheEdgeDriver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   DecodeResult decode_value(const Message& message, std::string_view number);

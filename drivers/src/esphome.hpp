@@ -18,6 +18,7 @@ class EsphomeDriver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   DecodeResult decode_status(const Message& message, std::string_view node);

@@ -85,6 +85,7 @@ class MappedJsonDriver final : public Driver {
   }
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   static std::string topic_level(std::string_view topic, int level) {

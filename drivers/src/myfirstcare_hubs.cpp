@@ -106,7 +106,8 @@ DecodeResult decode_status(const Message& message, std::string_view driver, cons
   if (in.error()) return *in.error();
   if (!hub) return DecodeError{DecodeError::Code::kMalformed, type + " names no hub mac"};
   bool power_on = type == "reportMsg";
-  if (!cache.changed(*hub, "availability", "online") && !power_on) return Events{};
+  // The hub speaking for itself (a heartbeat), so it counts as heard.
+  if (!cache.changed(*hub, "heartbeat", "online") && !power_on) return Events{};
   auto event = make_event(message, driver, *hub, eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
   event.mutable_device_health()->set_condition(DeviceHealthPayload::CONDITION_ONLINE);
   return Events{std::move(event)};

@@ -19,6 +19,7 @@ class QubeVitalDriver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   std::string topic_;
@@ -34,6 +35,7 @@ class Ava4Driver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   std::string status_topic_;

@@ -17,6 +17,7 @@ class OpenMqttGatewayDriver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   DecodeResult decode_ble(const Message& message, std::string_view mac_from_topic);

@@ -3,6 +3,9 @@
 namespace eg::drivers {
 
 bool StateCache::changed(std::string_view device, std::string_view aspect, std::string signature) {
+  // Bounded by the devices of one message; the gateway takes it after each.
+  if (aspect != "availability" && heard_.size() < 64 && (heard_.empty() || heard_.back() != device))
+    heard_.emplace_back(device);
   std::string key;
   key.reserve(device.size() + aspect.size() + 1);
   key.append(device).push_back('\0');

@@ -20,6 +20,7 @@ class TasmotaDriver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   DecodeResult decode_lwt(const Message& message, std::string_view tasmota_topic);

@@ -17,6 +17,7 @@ class WmbusmetersDriver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   // What a smoke detector's last telegram said about its alarm history.

@@ -15,6 +15,7 @@ class Zigbee2MqttDriver final : public Driver {
   DecodeResult decode(const Message& message) override;
 
   void forget_state() override { cache_.clear(); }
+  std::vector<std::string> take_heard() override { return cache_.take_heard(); }
 
  private:
   DecodeResult decode_device_state(const Message& message, std::string_view device);

@@ -25,9 +25,9 @@
 #include "forwarder.hpp"
 #include "housekeeping.hpp"
 #include "http_endpoint.hpp"
+#include "liveness.hpp"
 #include "rate_limited_log.hpp"
 #include "redelivery_filter.hpp"
-#include "silence_watch.hpp"
 #include "uuid.hpp"
 
 #ifndef EG_VERSION
@@ -74,6 +74,8 @@ struct Gateway::Impl {
         status_timer(io_context),
         silence_timer(io_context),
         probe_timer(io_context),
+        liveness([this](const std::string& device) { return config.devices.contains(device); },
+                 config.devices.size() + config.max_tracked_devices),
         bad_input_log(std::chrono::seconds(60)),
         pending_rules(std::move(rule_set)) {
     for (const auto& spec : config.mapped) {
@@ -85,7 +87,7 @@ struct Gateway::Impl {
     for (const auto& route : config.drivers) {
       auto& driver =
           router.own(drivers::make_driver(route.driver, drivers::DriverOptions{route.base_topic, config.utc_offset}));
-      silence_limit[&driver] = route.silence_after;
+      liveness.watch(driver, route.silence_after);
       for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
     }
   }
@@ -99,7 +101,7 @@ struct Gateway::Impl {
     store = open_store();
     group = std::make_unique<CommitGroup>(store->last_sequence(), kMaxHeld);
     housekeeping = std::make_unique<Housekeeping>(
-        *store, config, clock, metrics, silence,
+        *store, config, clock, metrics, liveness.silence(),
         Housekeeping::Hooks{[this](const std::function<void()>& fn) { return write(fn); },
                             [this](eldercare::v1::SensorEvent event) {
                               WallTime now = clock.wall_now();
@@ -474,25 +476,26 @@ struct Gateway::Impl {
   }
 
   // Decodes a sensor message (dead-lettering what cannot be read) and notes
-  // that its device was heard.
+  // every device it shows alive; a device back after a reported silence says
+  // so with a health event stored with the message.
   std::vector<eldercare::v1::SensorEvent> decode(const InboundMessage& message, WallTime now) {
     drivers::Message in{message.topic, message.payload, now, message.retained};
     drivers::Driver* driver = router.find(message.topic);
     auto result = router.decode(in);
     if (!result) {
+      if (driver != nullptr) driver->take_heard();  // a message that cannot be read is not a sign of life
       reject(message, driver ? driver->name() : "none", result.error(), now);
       return {};
     }
-    if (driver != nullptr && !result.value().empty()) {
-      auto limit = silence_limit.find(driver);
-      const std::string& device = result.value().front().device_id();
-      // Devices outside the registry are watched only while few: invented
-      // ids must not grow the watch list without bound.
-      if (limit != silence_limit.end() &&
-          (config.devices.contains(device) || silence.watched() < config.devices.size() + config.max_tracked_devices))
-        silence.heard(device, clock.steady_now(), limit->second);
+    auto events = std::move(result.value());
+    if (driver != nullptr) {
+      for (const auto& device : liveness.heard(*driver, events, clock.steady_now())) {
+        metrics.add("devices_heard_again_total");
+        spdlog::info("DEVICE_HEARD_AGAIN device=\"{}\"", device);
+        events.push_back(Housekeeping::health_event(device, eldercare::v1::DeviceHealthPayload::CONDITION_ONLINE, now));
+      }
     }
-    return std::move(result.value());
+    return events;
   }
 
   // --- the memory-only alarm path, while the store cannot write ----------------
@@ -917,8 +920,7 @@ struct Gateway::Impl {
   asio::steady_timer status_timer;
   asio::steady_timer silence_timer;
   asio::steady_timer probe_timer;
-  SilenceWatch silence;
-  std::map<const drivers::Driver*, std::chrono::seconds> silence_limit;
+  Liveness liveness;
   std::unique_ptr<asio::steady_timer> goodbye_timer;
   bool flush_scheduled = false;
   bool flush_immediate = false;  // the scheduled commit runs at the next loop turn

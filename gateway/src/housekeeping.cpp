@@ -31,7 +31,7 @@ void Housekeeping::every_minute() {
 }
 
 v1::SensorEvent Housekeeping::health_event(const std::string& device, v1::DeviceHealthPayload::Condition condition,
-                                           WallTime now) const {
+                                           WallTime now) {
   v1::SensorEvent event;
   event.set_device_id(device);
   event.set_kind(v1::EVENT_KIND_DEVICE_HEALTH);

@@ -38,14 +38,15 @@ class Housekeeping {
 
   // Readings that lose little when the oldest are dropped under the size cap.
   static bool is_routine(eldercare::v1::EventKind kind);
+  // A health event the gateway reports for `device`, as if it had said so.
+  static eldercare::v1::SensorEvent health_event(const std::string& device,
+                                                 eldercare::v1::DeviceHealthPayload::Condition condition, WallTime now);
 
  private:
   void check_silence(WallTime now, SteadyTime steady_now);
   void expire(WallTime now);
   void enforce_size_cap();
   void check_disk(WallTime now);
-  eldercare::v1::SensorEvent health_event(const std::string& device,
-                                          eldercare::v1::DeviceHealthPayload::Condition condition, WallTime now) const;
 
   static constexpr int kSizeCheckEvery = 256;
   Store& store_;

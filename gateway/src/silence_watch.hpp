@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "eg/common/clock.hpp"
@@ -17,12 +18,13 @@ namespace eg::gateway {
 class SilenceWatch {
  public:
   // A device heard from at `when`, expected to speak at least every `limit`.
-  // Monotonic time: a step of the wall clock makes nobody silent.
-  void heard(const std::string& device, SteadyTime when, std::chrono::seconds limit) {
+  // Monotonic time: a step of the wall clock makes nobody silent. True when
+  // the device had been reported silent: it is back.
+  bool heard(const std::string& device, SteadyTime when, std::chrono::seconds limit) {
     auto& entry = devices_[device];
     entry.last_heard = when;
     entry.limit = limit;
-    entry.reported = false;
+    return std::exchange(entry.reported, false);
   }
 
   // Devices silent for longer than their limit at `now`, not reported before.
@@ -37,6 +39,7 @@ class SilenceWatch {
   }
 
   std::size_t watched() const { return devices_.size(); }
+  bool contains(const std::string& device) const { return devices_.contains(device); }
 
  private:
   struct Entry {

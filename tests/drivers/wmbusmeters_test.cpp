@@ -175,3 +175,13 @@ TEST_CASE("wmbusmeters bad telegrams are typed errors and change no state", "[dr
   // None of the rejected telegrams established a reading: this one is the first.
   CHECK(wmbus.events(topic, R"({"media":"water","id":"1","total_m3":1})").size() == 1);
 }
+
+TEST_CASE("wmbusmeters: an unchanged telegram reports nothing new but names its meter as heard",
+          "[drivers][wmbusmeters][liveness]") {
+  DriverHarness wmbus("wmbusmeters");
+  CHECK(wmbus.events("wmbusmeters/33225544", kIperl).size() == 1);
+  wmbus.driver->take_heard();
+  CHECK(wmbus.events("wmbusmeters/33225544", kIperl).empty());  // nobody used water
+  CHECK(wmbus.driver->take_heard() == std::vector<std::string>{"33225544"});
+  CHECK(wmbus.driver->take_heard().empty());  // taken once
+}

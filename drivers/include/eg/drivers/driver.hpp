@@ -60,6 +60,10 @@ class Driver {
   // each device counts as news. The gateway calls it when events it decoded
   // were not stored (a failed commit) and the broker will send them again.
   virtual void forget_state() {}
+  // Devices the last decode() heard from even when it reported nothing new
+  // (an unchanged reading): a device is alive whenever it speaks. Devices of
+  // the events it returned are heard too; the gateway adds those itself.
+  virtual std::vector<std::string> take_heard() { return {}; }
 };
 
 }  // namespace eg::drivers

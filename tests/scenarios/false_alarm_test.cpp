@@ -1,0 +1,132 @@
+// The false-alarm scenarios of issue 12 (#13-#17), each with its twin that
+// must still alarm, replayed in virtual time through the shipped rule pack
+// and the gateway's drivers and liveness (see replay.hpp).
+#include <catch2/catch.hpp>
+
+#include "eg/simulator/scenario.hpp"
+#include "replay.hpp"
+
+using eg::test::ReplayResult;
+using eg::test::ScenarioReplay;
+
+namespace {
+
+// The shipped rule pack, the drivers these scenarios use, and a registry.
+const std::string kConfig = R"([gateway]
+id = "gw-scenario"
+site = "lab"
+rules = "../rules/eldercare-default.toml"
+
+[local]
+uri = "tcp://127.0.0.1:1883"
+
+[upstream]
+uri = "tcp://127.0.0.1:1883"
+
+[[drivers]]
+driver = "zigbee2mqtt"
+base_topic = "zigbee2mqtt"
+
+[[drivers]]
+driver = "wmbusmeters"
+base_topic = "wmbusmeters"
+
+[[drivers]]
+driver = "ava4"
+
+[[devices]]
+id = "33225544"
+resident = "r-301"
+room = "301"
+
+[[devices]]
+id = "ox-a"
+resident = "r-301"
+room = "301"
+
+[[devices]]
+id = "ox-b"
+resident = "r-302"
+room = "302"
+
+[[devices]]
+id = "room301_radar"
+resident = "r-301"
+room = "301"
+
+[[residents]]
+id = "r-301"
+
+[[residents]]
+id = "r-302"
+)";
+
+ReplayResult replay(const std::string& scenario, double hours, const std::string& config = kConfig) {
+  auto steps = eg::simulator::load_scenario(EG_SOURCE_DIR "/simulator/scenarios/false-alarms/" + scenario);
+  return ScenarioReplay(config).run(steps, hours * 3600);
+}
+
+std::string trace(const ReplayResult& result) {
+  std::string out;
+  for (const auto& line : result.log) out += line + "\n";
+  return out;
+}
+
+int count(const ReplayResult& result, const std::string& rule, eldercare::v1::AlertState state,
+          const std::string& device = "") {
+  int n = 0;
+  for (const auto& t : result.transitions)
+    if (t.alert().rule_id() == rule && t.to_state() == state && (device.empty() || t.alert().device_id() == device))
+      ++n;
+  return n;
+}
+
+}  // namespace
+
+using eldercare::v1::ALERT_STATE_RAISED;
+using eldercare::v1::ALERT_STATE_RESOLVED;
+
+TEST_CASE("#13 a water meter whose index does not move is heard every hour: no device-offline",
+          "[scenario][false-alarm][liveness]") {
+  auto result = replay("13-meter-index-unchanged.jsonl", 31);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("device-offline"));
+}
+
+TEST_CASE("#13 twin: a meter that stops is offline 25 h after it was last heard, and clears when heard again",
+          "[scenario][false-alarm][liveness]") {
+  auto result = replay("13-meter-stops.jsonl", 31);
+  INFO(trace(result));
+  CHECK(count(result, "device-offline", ALERT_STATE_RAISED, "33225544") == 1);
+  CHECK(count(result, "device-offline", ALERT_STATE_RESOLVED, "33225544") == 1);
+}
+
+TEST_CASE("#13 every device of a multi-device hub message is heard, changed or not",
+          "[scenario][false-alarm][liveness]") {
+  auto result = replay("13-hub-several-devices.jsonl", 31);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("device-offline"));
+}
+
+TEST_CASE("#13 twin: the one device a hub stops relaying goes offline, its neighbour does not",
+          "[scenario][false-alarm][liveness]") {
+  auto result = replay("13-hub-one-device-stops.jsonl", 31);
+  INFO(trace(result));
+  CHECK(count(result, "device-offline", ALERT_STATE_RAISED, "ox-b") == 1);
+  CHECK(count(result, "device-offline", ALERT_STATE_RAISED, "ox-a") == 0);
+}
+
+TEST_CASE("#13 a planned bridge restart shorter than the hold raises no device-offline",
+          "[scenario][false-alarm][liveness]") {
+  auto result = replay("13-bridge-planned-restart.jsonl", 2);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("device-offline"));
+}
+
+TEST_CASE("#13 twin: a bridge down for longer than the hold is offline, and clears when it is back",
+          "[scenario][false-alarm][liveness]") {
+  auto result = replay("13-bridge-down.jsonl", 2);
+  INFO(trace(result));
+  CHECK(count(result, "device-offline", ALERT_STATE_RAISED, "zigbee2mqtt/bridge") == 1);
+  CHECK(count(result, "device-offline", ALERT_STATE_RESOLVED, "zigbee2mqtt/bridge") == 1);
+}
