@@ -190,7 +190,11 @@ DecodeResult EsphomeDriver::decode_entity(const Message& message, std::string_vi
       return DecodeError{DecodeError::Code::kWrongType,
                          std::string(object_id) + " state " + quoted(payload) + " is neither ON nor OFF"};
     bool on = payload == "ON";
-    if (!cache_.changed(node, aspect, on ? "1" : "0")) return Events{};
+    // A retained fall is remembered apart: the node's own live report of the
+    // same state after it is news the rules must see (staff may have resolved
+    // the alert the retained copy belongs to).
+    const bool stale_alarm = entity == Entity::kFall && message.retained;
+    if (!cache_.changed(node, aspect, std::string(on ? "1" : "0") + (stale_alarm ? "r" : ""))) return Events{};
     eldercare::v1::SensorEvent event;
     if (entity == Entity::kFall) {
       event = make_event(message, name(), node, eldercare::v1::EVENT_KIND_FALL);

@@ -35,7 +35,8 @@
 //     Contact 1 = OPEN, the opposite of Zigbee2MQTT's contact:true = closed -> door
 //     Occupancy -> presence; Water -> leak; Fire -> smoke; CO -> gas
 //     PersonalAlarm, Panic -> SOS; like all IAS alarms these are states that stay 1 until cleared
-//     ZoneStatusChange  the IAS zone status: bit0 alarm1, bit2 tamper, bit3 battery low.
+//     ZoneStatusChange  the IAS zone status: bit0 alarm1, bit2 tamper, bit3 battery low,
+//                       bit8 test (the alarm is the detector's test: self_test).
 //               Tasmota adds the synthetic key above only when it knows the zone type, and
 //               real leak sensors were captured without it; then bit0 is read as the kind
 //               the same device showed earlier, and dropped if it never showed one.
@@ -84,6 +85,7 @@ constexpr std::chrono::sys_days kClockSetAfter{std::chrono::year{2016} / 1 / 1};
 constexpr long long kZoneAlarm1 = 1 << 0;
 constexpr long long kZoneTamper = 1 << 2;
 constexpr long long kZoneBatteryLow = 1 << 3;
+constexpr long long kZoneTest = 1 << 8;  // the detector's test button: its alarm bit is a test
 
 // Tasmota's synthetic IAS attributes (cluster 0x0500, 0xFFF0+) and the 0x0406
 // occupancy, with what they mean here. Movement (a vibration sensor) and
@@ -389,8 +391,13 @@ DecodeResult TasmotaDriver::decode_sensor(const Message& message, std::string_vi
         }
       }
       if (!has_zone_key && zone_status) {
-        if (auto kind = ias_kind_.find(device); kind != ias_kind_.end())
+        if (auto kind = ias_kind_.find(device); kind != ias_kind_.end()) {
           add_state(device, "", kind->second, (*zone_status & kZoneAlarm1) != 0, "ZoneStatusChange");
+          if ((*zone_status & kZoneTest) != 0) {
+            out.back().event.set_self_test(true);
+            out.back().signature += "/test";  // the end of the test is news
+          }
+        }
       }
 
       auto link_quality = in.integer(attrs, "LinkQuality", 0, 255);

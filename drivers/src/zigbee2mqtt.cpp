@@ -43,6 +43,11 @@
 //   vitals    heart_rate (bpm), breathing_rate (breaths/min)
 //   health    battery (%; old Z2M sends a string "100.00"), battery_low, tamper (bool),
 //             linkquality (LQI 0-255), last_seen (ISO 8601 with zone, or epoch ms) -> sensor_time
+//   flags     on gas and smoke events: self_test from test, self_test (bool, or the enum
+//             value "checking"), self_test_result|checking_result "checking", self_checking,
+//             test_alarm; warming_up from preheat (bool or ON) and preheating "preheating".
+//             replayed: a device state within 10 s after the bridge came back online (its
+//             start-up replay of cached states, which carries no mark of its own)
 //
 // Only a changed aspect produces an event; the first message from a device
 // establishes and reports its state. What an aspect's state is: the fall
@@ -52,6 +57,9 @@
 // unknown, not a change.
 #include "zigbee2mqtt.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -187,10 +195,11 @@ std::optional<bool> online_from(std::string_view payload) {
 // The event's state without what changes when the state does not: times, the
 // retained flag, the vendor's fall value; concentrations are compared apart.
 std::string state_signature(const SensorEvent& event) {
+  // The retained and replayed marks stay in: after a stale copy of a state,
+  // the device's own live report of it is news the rules must see.
   SensorEvent copy(event);
   copy.clear_received_time();
   copy.clear_sensor_time();
-  copy.clear_retained();
   if (copy.has_fall()) copy.mutable_fall()->clear_vendor_state();
   if (copy.has_gas()) copy.mutable_gas()->clear_concentration_lel_percent();
   if (copy.has_smoke()) copy.mutable_smoke()->clear_concentration_ppm();
@@ -202,6 +211,37 @@ std::optional<double> concentration_of(const SensorEvent& event) {
   if (event.has_gas() && event.gas().has_concentration_lel_percent()) return event.gas().concentration_lel_percent();
   if (event.has_smoke() && event.smoke().has_concentration_ppm()) return event.smoke().concentration_ppm();
   return std::nullopt;
+}
+
+// True when `value` is a JSON true, "ON" or (case aside) one of `words`.
+bool says(const json* value, std::initializer_list<std::string_view> words = {}) {
+  if (value == nullptr) return false;
+  if (value->is_boolean()) return value->get<bool>();
+  if (!value->is_string()) return false;
+  std::string text = value->get<std::string>();
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (text == "on") return true;
+  return std::find(words.begin(), words.end(), text) != words.end();
+}
+
+const json* member(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it == object.end() ? nullptr : &*it;
+}
+
+// A detector's self-test as the converters expose it: Heiman's `test`, Tuya's
+// `self_test` (a bool, or an enum that reads "checking" meanwhile),
+// `self_test_result`, `self_checking`/`checking_result`, Woox's `test_alarm`.
+bool reports_self_test(const json& doc) {
+  return says(member(doc, "test")) || says(member(doc, "self_test"), {"checking"}) ||
+         says(member(doc, "self_test_result"), {"checking"}) || says(member(doc, "self_checking")) ||
+         says(member(doc, "checking_result"), {"checking"}) || says(member(doc, "test_alarm"));
+}
+
+// A gas detector's pre-heat after power-on: Tuya's `preheat` (a bool, or
+// ON/OFF), Heiman's `preheating` enum.
+bool reports_warm_up(const json& doc) {
+  return says(member(doc, "preheat")) || says(member(doc, "preheating"), {"preheating"});
 }
 
 // A string member of a JSON object, or "" when it is absent or not a string.
@@ -224,6 +264,10 @@ DecodeResult Zigbee2MqttDriver::decode(const Message& message) {
     auto online = online_from(message.payload);
     if (!online) return DecodeError{DecodeError::Code::kMalformed, "bridge/state is neither online nor offline"};
     std::string device = base_topic_ + "/bridge";
+    // Back after being seen offline: what the bridge sends in the next
+    // moments is its cached state (cache_state_send_on_startup), not news.
+    if (*online && !message.retained && bridge_online_ == false) replay_until_ = message.received + kReplayWindow;
+    bridge_online_ = *online;
     if (!cache_.changed(device, "availability", *online ? "1" : "0")) return Events{};
     auto event = make_event(message, name(), device, eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
     event.mutable_device_health()->set_condition(*online ? DeviceHealthPayload::CONDITION_ONLINE
@@ -394,8 +438,17 @@ DecodeResult Zigbee2MqttDriver::decode_device_state(const Message& message, std:
 
   if (in.error()) return *in.error();
 
+  const bool self_test = reports_self_test(doc);
+  const bool warming_up = reports_warm_up(doc);
+  const bool replayed = replay_until_ && message.received <= *replay_until_;
   Events events;
   for (auto& candidate : out) {
+    auto kind = candidate.event.kind();
+    if (kind == eldercare::v1::EVENT_KIND_GAS || kind == eldercare::v1::EVENT_KIND_SMOKE) {
+      candidate.event.set_self_test(self_test);
+      candidate.event.set_warming_up(warming_up);
+    }
+    candidate.event.set_replayed(replayed);
     if (candidate.aspect != nullptr) {
       // The signature leaves out what changes without the state changing: the
       // battery percentage (we report crossings of the low mark) and times. A

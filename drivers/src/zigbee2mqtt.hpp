@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "eg/drivers/driver.hpp"
@@ -22,8 +24,12 @@ class Zigbee2MqttDriver final : public Driver {
   DecodeResult decode_availability(const Message& message, std::string_view device);
   DecodeResult decode_bridge_event(const Message& message);
 
+  // How long after the bridge comes back its messages are its cached replay.
+  static constexpr std::chrono::seconds kReplayWindow{10};
   std::string base_topic_;
   StateCache cache_;
+  std::optional<bool> bridge_online_;  // unknown until its state is seen live or retained
+  std::optional<WallTime> replay_until_;
 };
 
 }  // namespace eg::drivers

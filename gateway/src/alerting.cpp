@@ -241,6 +241,8 @@ void Alerting::publish_engine_metrics() {
   metrics_.set("rule_trackers", engine_.tracked_subjects());
   metrics_.set("rule_trackers_evicted_total", engine_.counters().trackers_evicted);
   metrics_.set("alerts_refused_total", engine_.counters().alerts_refused);
+  metrics_.set("self_test_events_total", engine_.counters().self_test_events);
+  metrics_.set("stale_alarm_states_ignored_total", engine_.counters().stale_states_after_resolve);
 }
 
 void Alerting::deliver(const rules::Delivery& delivery) {

@@ -196,7 +196,7 @@ void Engine::forget_tracker_if_idle(const Key& key) {
   auto it = trackers_.find(key);
   if (it == trackers_.end()) return;
   const Tracker& t = it->second;
-  if (t.condition || t.true_since || !t.hits.empty() || t.last_seen) return;
+  if (t.condition || t.true_since || !t.hits.empty() || t.last_seen || t.resolved) return;
   erase_tracker(it);
 }
 
@@ -237,12 +237,29 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
   Output out;
   auto kind = static_cast<std::size_t>(event.kind());
   const auto& candidates = rules_by_kind_[kind < rules_by_kind_.size() ? kind : 0];
+  // A detector's test or a sensor warming up says nothing about the room;
+  // an old state a publisher sends again is not news from the device.
+  const bool testing = event.self_test() || event.warming_up();
+  const bool stale = event.retained() || event.replayed();
+  bool counted = false;
   for (std::size_t i : candidates) {
     const Rule& rule = rules_.rules[i];
     if (!applies(rule, event)) continue;
     const std::string& subject =
         rule.per_device || event.resident_id().empty() ? event.device_id() : event.resident_id();
     Key key{i, subject};
+    if (testing && rule.type != ConditionType::kAbsence) {
+      // Neither raises nor clears: the state before the test still stands.
+      if (!std::exchange(counted, true)) ++counters_.self_test_events;
+      continue;
+    }
+    if (stale && rule.type != ConditionType::kAbsence) {
+      auto tracker = trackers_.find(key);
+      if (tracker != trackers_.end() && tracker->second.resolved) {
+        if (!std::exchange(counted, true)) ++counters_.stale_states_after_resolve;
+        continue;
+      }
+    }
     const Parameters& p = parameters_for(i, event.resident_id());
     auto whereabouts = [&](Tracker& tracker) {
       tracker.device = event.device_id();
@@ -268,6 +285,7 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
         }
         Tracker& tracker = tracker_for(key);
         whereabouts(tracker);
+        if (!stale) tracker.resolved = false;  // a live press: news again
         tracker.hits.push_back(now);
         while (!tracker.hits.empty() && now - tracker.hits.front() > seconds(p.within_s)) tracker.hits.pop_front();
         if (tracker.hits.size() >= static_cast<std::size_t>(p.at_least) && in_schedule(rule, now))
@@ -309,6 +327,7 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
         Tracker& tracker = tracker_for(key);
         whereabouts(tracker);
         bool rising = condition && !tracker.condition;
+        if (condition && !stale) tracker.resolved = false;  // the device itself reports it: news again
         tracker.condition = condition;
         tracker.last_value = value;
         tracker.last_evidence = event.id();
@@ -505,6 +524,7 @@ void Engine::clear(const Key& key, WallTime now, Output& out) {
   it->second.alert.set_state(v1::ALERT_STATE_RESOLVED);
   out.transitions.push_back(transition(it->second, from, "rule-engine", "rules", "condition cleared", now));
   erase_alert(it);
+  tracker_for(key).resolved = true;  // a stale copy of the old alarm must not bring it back
 }
 
 // --- time ----------------------------------------------------------------------
@@ -594,7 +614,11 @@ Output Engine::resolve(const std::string& alert_id, const std::string& actor, co
   v1::AlertState from = it->second.alert.state();
   it->second.alert.set_state(v1::ALERT_STATE_RESOLVED);
   out.transitions.push_back(transition(it->second, from, actor, channel, reason, now));
+  const Key key = it->first;
   erase_alert(it);
+  // Remembered until the device itself reports again, so a retained or
+  // replayed copy of the old alarm state does not bring the alert back.
+  tracker_for(key).resolved = true;
   return out;
 }
 
@@ -663,6 +687,7 @@ std::string Engine::tracker_text(const Tracker& t) const {
                {"hits", hits},
                {"last_seen", optional_ms(t.last_seen)},
                {"absence_reported", t.absence_reported},
+               {"resolved", t.resolved},
                {"last_value", t.last_value},
                {"last_evidence", t.last_evidence},
                {"device", t.device},
@@ -747,6 +772,7 @@ void Engine::restore_rows(const std::vector<StateRow>& rows, std::optional<WallT
         for (const auto& h : doc.at("hits")) tracker.hits.push_back(*happened(from_ms(h.get<long long>())));
         tracker.last_seen = happened(read_optional_ms(doc.at("last_seen")));
         tracker.absence_reported = doc.at("absence_reported").get<bool>();
+        tracker.resolved = doc.value("resolved", false);
         tracker.last_value = doc.at("last_value").get<std::string>();
         tracker.last_evidence = doc.at("last_evidence").get<std::string>();
         tracker.device = doc.at("device").get<std::string>();

@@ -365,3 +365,23 @@ TEST_CASE("tasmota bad payloads are typed errors with a reason and change no sta
   REQUIRE(door.size() == 1);
   CHECK(door[0].door().open());
 }
+
+TEST_CASE("tasmota: an IAS zone status with the test bit is the detector's self-test",
+          "[drivers][tasmota][self-test]") {
+  Tasmota tasmota;
+  const std::string topic = "tele/zigbee_bridge/SENSOR";
+  tasmota.events(topic, R"({"ZbReceived":{"0x1A2B":{"Device":"0x1A2B","Name":"hall_smoke","Fire":0,
+      "Endpoint":1,"LinkQuality":120}}})");
+  // 0x101: alarm1 and test (ZCL IAS zone status bit 8).
+  auto test = tasmota.events(topic, R"({"ZbReceived":{"0x1A2B":{"Device":"0x1A2B","Name":"hall_smoke",
+      "ZoneStatusChange":257,"Endpoint":1,"LinkQuality":120}}})");
+  REQUIRE_FALSE(test.empty());
+  CHECK(test[0].kind() == v1::EVENT_KIND_SMOKE);
+  CHECK(test[0].smoke().alarm());
+  CHECK(test[0].self_test());
+  auto real = tasmota.events(topic, R"({"ZbReceived":{"0x1A2B":{"Device":"0x1A2B","Name":"hall_smoke",
+      "ZoneStatusChange":1,"Endpoint":1,"LinkQuality":120}}})");
+  REQUIRE_FALSE(real.empty());  // the same alarm bit without the test bit: a real fire
+  CHECK(real[0].smoke().alarm());
+  CHECK_FALSE(real[0].self_test());
+}

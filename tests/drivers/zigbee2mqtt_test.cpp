@@ -287,3 +287,61 @@ TEST_CASE("zigbee2mqtt bridge/event with odd field types is an error or ignored,
   CHECK(by_ieee[0].device_id() == "0x90fd");
   CHECK(by_ieee[0].device_health().condition() == v1::DeviceHealthPayload::CONDITION_LEFT_NETWORK);
 }
+
+// Issue 12 #14. Payloads of the shared fixtures (Heiman HS1SA-E, Tuya PA-44Z,
+// Tuya TS0601_gas_sensor_2) with their test and pre-heat keys set.
+TEST_CASE("zigbee2mqtt: a smoke detector's test button and a gas sensor's pre-heat are flagged, not plain alarms",
+          "[drivers][z2m][self-test]") {
+  Z2m z2m;
+  auto heiman = z2m.events("zigbee2mqtt/room12_smoke", R"({"smoke": true, "tamper": false, "battery_low": false,
+      "supervision_reports": true, "restore_reports": true, "trouble": false, "ac_status": false, "test": true,
+      "battery_defect": false, "battery": 100, "linkquality": 76})");
+  REQUIRE_FALSE(heiman.empty());
+  CHECK(heiman[0].kind() == v1::EVENT_KIND_SMOKE);
+  CHECK(heiman[0].smoke().alarm());
+  CHECK(heiman[0].self_test());
+  CHECK(heiman[0].smoke().test());
+  for (size_t i = 1; i < heiman.size(); ++i) CHECK_FALSE(heiman[i].self_test());  // battery, tamper: real
+  // The test over: the detector quiet again is news (not a repeat).
+  auto after = z2m.events("zigbee2mqtt/room12_smoke", R"({"smoke": false, "test": false, "battery": 100})");
+  REQUIRE(after.size() == 1);
+  CHECK_FALSE(after[0].self_test());
+
+  auto tuya = z2m.events("zigbee2mqtt/room12_gas", R"({"gas": true, "gas_value": 12.5, "preheat": true,
+      "self_test_result": "success", "silence": false, "alarm_ringtone": "melody_1", "alarm_time": 30,
+      "linkquality": 150})");
+  REQUIRE(tuya.size() == 1);
+  CHECK(tuya[0].gas().alarm());
+  CHECK(tuya[0].warming_up());
+  CHECK_FALSE(tuya[0].self_test());  // "success" is a result, not a test running
+  auto warm = z2m.events("zigbee2mqtt/room12_gas", R"({"gas": true, "gas_value": 12.5, "preheat": false,
+      "self_test_result": "success", "linkquality": 150})");
+  REQUIRE(warm.size() == 1);  // warmed up and still reading gas: a real alarm, reported again
+  CHECK_FALSE(warm[0].warming_up());
+
+  // Other spellings: Tuya HS2SA-1's enum, NOUS E12's ON/OFF pre-heat, Heiman's enum.
+  CHECK(z2m.events("zigbee2mqtt/a", R"({"smoke": true, "self_test": "checking"})")[0].self_test());
+  CHECK_FALSE(z2m.events("zigbee2mqtt/b", R"({"smoke": true, "self_test": "check_success"})")[0].self_test());
+  CHECK(z2m.events("zigbee2mqtt/c", R"({"gas": true, "preheat": "ON"})")[0].warming_up());
+  CHECK(z2m.events("zigbee2mqtt/d", R"({"carbon_monoxide": true, "preheating": "preheating"})")[0].warming_up());
+  CHECK(z2m.events("zigbee2mqtt/e", R"({"smoke": true, "self_checking": true})")[0].self_test());
+  CHECK(z2m.events("zigbee2mqtt/f", R"({"smoke": true, "test_alarm": true})")[0].self_test());
+}
+
+TEST_CASE("zigbee2mqtt: states within 10 s after the bridge comes back are its cached replay",
+          "[drivers][z2m][replay]") {
+  Z2m z2m;
+  z2m.events("zigbee2mqtt/bridge/state", R"({"state":"online"})");
+  CHECK_FALSE(z2m.events("zigbee2mqtt/kitchen_gas", R"({"gas": false})")[0].replayed());
+  z2m.events("zigbee2mqtt/bridge/state", R"({"state":"offline"})");
+  z2m.now += std::chrono::seconds(60);
+  z2m.events("zigbee2mqtt/bridge/state", R"({"state":"online"})");
+  z2m.now += std::chrono::seconds(2);
+  auto replay = z2m.events("zigbee2mqtt/kitchen_gas", R"({"gas": true})");  // state.json was saved before it cleared
+  REQUIRE(replay.size() == 1);
+  CHECK(replay[0].replayed());
+  z2m.now += std::chrono::seconds(30);
+  auto live = z2m.events("zigbee2mqtt/kitchen_gas", R"({"gas": true})");  // the device itself: news
+  REQUIRE(live.size() == 1);
+  CHECK_FALSE(live[0].replayed());
+}

@@ -1452,3 +1452,72 @@ TEST_CASE("state restored from changed rows equals the state that wrote them", "
   CHECK(b.snapshot() == a.snapshot());
   CHECK(b.next_wakeup() == a.next_wakeup());
 }
+
+// ---------------------------------------------------------------------------
+// Issue 12 #14: self-tests, warm-up and stale states are not alarms
+
+namespace {
+
+const std::string kGasRule = R"(
+[[rule]]
+id = "gas"
+summary = "Gas"
+kind = "gas"
+ladder = "fall"
+match = { field = "gas.alarm", equals = "true" }
+)";
+
+v1::SensorEvent gas(const std::string& id, bool alarm) {
+  auto e = event(v1::EVENT_KIND_GAS, id, "ann", "gas-kitchen");
+  e.mutable_gas()->set_alarm(alarm);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("a detector's self-test or warm-up raises nothing and leaves the condition as it was", "[rules][self-test]") {
+  Engine engine = engine_for(kGasRule);
+  auto test = gas("ev-1", true);
+  test.set_self_test(true);
+  CHECK(engine.on_event(test, kT0).empty());
+  auto warming = gas("ev-2", true);
+  warming.set_warming_up(true);
+  CHECK(engine.on_event(warming, kT0 + 1s).empty());
+  CHECK(engine.counters().self_test_events == 2);
+  CHECK(engine.active_alerts().empty());
+  // Gas for real after the test: a rising edge, as if the test never happened.
+  CHECK(describe(engine.on_event(gas("ev-3", true), kT0 + 2s)) == kRaisedAndFirstStep);
+}
+
+TEST_CASE("a retained or replayed alarm state never brings back an alert staff resolved; the device's own report does",
+          "[rules][self-test]") {
+  Engine engine = engine_for(kGasRule);
+  engine.on_event(gas("ev-1", true), kT0);
+  auto id = engine.active_alerts().at(0).id();
+  engine.resolve(id, "nurse-7", "console", kT0 + 1min);
+  engine.on_event(gas("ev-2", false), kT0 + 2min);  // the detector cleared
+
+  // The gateway restarted (retained) and the bridge replayed its cached state
+  // saved before the detector cleared: neither is the device speaking.
+  auto restored = engine_for(kGasRule);
+  restored.restore(engine.snapshot());
+  auto retained = gas("ev-3", true);
+  retained.set_retained(true);
+  CHECK(restored.on_event(retained, kT0 + 1h).empty());
+  auto replayed = gas("ev-4", true);
+  replayed.set_replayed(true);
+  CHECK(restored.on_event(replayed, kT0 + 1h + 1s).empty());
+  CHECK(restored.counters().stale_states_after_resolve == 2);
+  CHECK(restored.active_alerts().empty());
+
+  // The detector itself reports gas again: a new alert.
+  CHECK(describe(restored.on_event(gas("ev-5", true), kT0 + 2h)) == kRaisedAndFirstStep);
+}
+
+TEST_CASE("a retained alarm state with no resolution on record still raises: stale is not the same as false",
+          "[rules][self-test]") {
+  Engine engine = engine_for(kGasRule);
+  auto retained = gas("ev-1", true);
+  retained.set_retained(true);
+  CHECK(describe(engine.on_event(retained, kT0)) == kRaisedAndFirstStep);
+}

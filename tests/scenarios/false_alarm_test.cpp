@@ -54,6 +54,16 @@ id = "room301_radar"
 resident = "r-301"
 room = "301"
 
+[[devices]]
+id = "room301_smoke"
+resident = "r-301"
+room = "301"
+
+[[devices]]
+id = "room301_gas"
+resident = "r-301"
+room = "301"
+
 [[residents]]
 id = "r-301"
 
@@ -129,4 +139,43 @@ TEST_CASE("#13 twin: a bridge down for longer than the hold is offline, and clea
   INFO(trace(result));
   CHECK(count(result, "device-offline", ALERT_STATE_RAISED, "zigbee2mqtt/bridge") == 1);
   CHECK(count(result, "device-offline", ALERT_STATE_RESOLVED, "zigbee2mqtt/bridge") == 1);
+}
+
+TEST_CASE("#14 a smoke alarm's test button raises no smoke alert", "[scenario][false-alarm][self-test]") {
+  auto result = replay("14-smoke-test-button.jsonl", 1);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("smoke"));
+}
+
+TEST_CASE("#14 twin: smoke without the test flag raises at once", "[scenario][false-alarm][self-test]") {
+  auto result = replay("14-smoke-fire.jsonl", 1);
+  INFO(trace(result));
+  CHECK(count(result, "smoke", ALERT_STATE_RAISED) == 1);
+}
+
+TEST_CASE("#14 a gas detector pre-heating raises no gas alert", "[scenario][false-alarm][self-test]") {
+  auto result = replay("14-gas-preheat.jsonl", 1);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("gas"));
+}
+
+TEST_CASE("#14 twin: gas still read once the pre-heat is over raises", "[scenario][false-alarm][self-test]") {
+  auto result = replay("14-gas-after-preheat.jsonl", 1);
+  INFO(trace(result));
+  CHECK(count(result, "gas", ALERT_STATE_RAISED) == 1);
+}
+
+TEST_CASE("#14 a bridge replaying its cached alarm state does not bring back the alert staff resolved",
+          "[scenario][false-alarm][self-test]") {
+  auto result = replay("14-bridge-replays-resolved-alarm.jsonl", 1);
+  INFO(trace(result));
+  CHECK(count(result, "gas", ALERT_STATE_RAISED) == 1);
+  CHECK(count(result, "gas", ALERT_STATE_RESOLVED) == 1);
+}
+
+TEST_CASE("#14 twin: the detector's own report after the replay raises a new alert",
+          "[scenario][false-alarm][self-test]") {
+  auto result = replay("14-gas-again-after-resolve.jsonl", 1);
+  INFO(trace(result));
+  CHECK(count(result, "gas", ALERT_STATE_RAISED) == 2);
 }

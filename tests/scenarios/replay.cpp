@@ -1,6 +1,7 @@
 #include "replay.hpp"
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "alerting.hpp"
@@ -100,10 +101,26 @@ struct ScenarioReplay::Impl {
     clock.advance(target - clock.wall_now());
   }
 
+  // A member of staff at the console: {"resolve": "<rule id>"} or
+  // {"acknowledge": "<rule id>"} for the rule's standing alert.
+  void staff(const std::string& payload) {
+    auto command = nlohmann::json::parse(payload);
+    for (const auto& alert : engine.active_alerts()) {
+      if (command.value("resolve", "") == alert.rule_id())
+        collect(engine.resolve(alert.id(), "nurse-7", "console", clock.wall_now()));
+      else if (command.value("acknowledge", "") == alert.rule_id())
+        collect(engine.acknowledge(alert.id(), "nurse-7", "console", clock.wall_now()));
+    }
+  }
+
   void play(const simulator::ScenarioStep& step) {
     WallTime at = start + std::chrono::duration_cast<WallTime::duration>(std::chrono::duration<double>(step.at_s));
     advance_to(at);
-    drivers::Message message{step.topic, step.payload, clock.wall_now(), step.retain};
+    if (step.topic == kStaffTopic) return staff(step.payload);
+    // A retained step at time 0 is what the broker held when the gateway
+    // subscribed; a later one reaches a live subscription, which MQTT 3.1.1
+    // delivers without the retain flag.
+    drivers::Message message{step.topic, step.payload, clock.wall_now(), step.retain && step.at_s <= 0};
     drivers::Driver* driver = router.find(step.topic);
     auto decoded = router.decode(message);
     if (!decoded) {

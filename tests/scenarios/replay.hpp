@@ -16,6 +16,10 @@
 
 namespace eg::test {
 
+// A scenario step on this topic is staff at the console, not a sensor:
+// {"resolve": "<rule id>"} or {"acknowledge": "<rule id>"}.
+inline const std::string kStaffTopic = "@staff";
+
 struct ReplayResult {
   std::vector<eldercare::v1::AlertTransition> transitions;
   std::vector<std::string> log;  // readable trace for failure messages

@@ -72,6 +72,9 @@ struct Limits {
 struct EngineCounters {
   std::uint64_t trackers_evicted = 0;
   std::uint64_t alerts_refused = 0;
+  // Events that raised nothing because of what they are (issue 12 #14).
+  std::uint64_t self_test_events = 0;            // a detector's test, a sensor's warm-up
+  std::uint64_t stale_states_after_resolve = 0;  // retained or replayed alarm states staff had resolved
 };
 
 class Engine {
@@ -141,6 +144,10 @@ class Engine {
     std::optional<WallTime> last_seen;              // for absence
     std::string device, resident, room, bed;        // the subject's latest whereabouts
     bool absence_reported = false;
+    // This subject's alert was resolved (by staff, or by the device's own
+    // clear): a stale copy of the alarm state (retained, a publisher's
+    // replay) must not bring it back. Only a live report starts a new alert.
+    bool resolved = false;
     std::string last_value;               // for a raise when a duration is reached in on_time()
     std::string last_evidence;            // the event id that last made the condition true
     std::optional<WallTime> indexed_due;  // its entry in due_index_
