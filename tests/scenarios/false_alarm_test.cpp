@@ -179,3 +179,32 @@ TEST_CASE("#14 twin: the detector's own report after the replay raises a new ale
   INFO(trace(result));
   CHECK(count(result, "gas", ALERT_STATE_RAISED) == 2);
 }
+
+namespace {
+
+// Seconds from the scenario's start to the first raise of `rule`, or -1.
+double raised_after(const ReplayResult& result, const std::string& rule) {
+  for (const auto& t : result.transitions)
+    if (t.alert().rule_id() == rule && t.to_state() == ALERT_STATE_RAISED)
+      return static_cast<double>(t.time().seconds()) + t.time().nanos() / 1e9 -
+             std::chrono::duration<double>(ScenarioReplay::default_start().time_since_epoch()).count();
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("#16 a fall the radar takes back within seconds while the resident moves raises nothing",
+          "[scenario][false-alarm][fall]") {
+  auto result = replay("16-fall-momentary.jsonl", 1);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("fall"));
+  CHECK_FALSE(result.raised("fall-no-recovery"));
+}
+
+TEST_CASE("#16 twin: a fall that stays a fall raises 10 s after it, and no recovery after 2 min",
+          "[scenario][false-alarm][fall]") {
+  auto result = replay("16-fall-confirmed.jsonl", 1);
+  INFO(trace(result));
+  CHECK(raised_after(result, "fall") == Approx(110).margin(0.01));  // the fall at 100 s, confirmed 10 s later
+  CHECK(raised_after(result, "fall-no-recovery") == Approx(220).margin(0.01));
+}
