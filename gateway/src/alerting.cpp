@@ -210,11 +210,50 @@ void Alerting::on_command(const v1::Command& command, std::string_view arrived_o
     output = engine_.acknowledge(command.acknowledge().alert_id(), actor, channel, engine_time());
   } else if (command.has_resolve()) {
     output = engine_.resolve(command.resolve().alert_id(), actor, channel, engine_time());
+  } else if (command.has_set_away()) {
+    set_away(command.set_away(), actor, channel);
+    return;
+  } else if (command.has_returned()) {
+    spdlog::info("RESIDENT_RETURNED resident=\"{}\" actor={} channel={}", command.returned().resident_id(), actor,
+                 channel);
+    output = engine_.returned(command.returned().resident_id(), engine_time());
+    metrics_.add("residents_returned_total");
   } else {
     return;
   }
   metrics_.add(output.empty() ? "commands_without_effect_total" : "commands_applied_total");
   apply(std::move(output));
+  schedule_wakeup();
+}
+
+// Away for at most kMaxAway: a typing error must not pause a resident's
+// inactivity alarms for a year.
+void Alerting::set_away(const v1::SetAway& away, const std::string& actor, const std::string& channel) {
+  constexpr auto kMaxAway = std::chrono::hours(24 * 30);
+  const WallTime now = engine_time();
+  const WallTime wall_now = clock_.wall_now();
+  const WallTime expected{std::chrono::duration_cast<WallTime::duration>(
+      std::chrono::nanoseconds(google::protobuf::util::TimeUtil::TimestampToNanoseconds(away.expected_return())))};
+  std::string problem;
+  if (away.resident_id().empty())
+    problem = "no resident_id";
+  else if (!away.has_expected_return() || expected <= wall_now)
+    problem = "expected_return is not in the future";
+  else if (expected - wall_now > kMaxAway)
+    problem = "expected_return is more than 30 days ahead";
+  if (problem.empty() &&
+      !engine_.set_away(away.resident_id(), now + std::chrono::duration_cast<WallTime::duration>(expected - wall_now),
+                        now))
+    problem = "the rule pack has no away rule to keep it";
+  if (!problem.empty()) {
+    metrics_.add("commands_rejected_total{reason=\"away\"}");
+    spdlog::warn("AWAY_REJECTED resident=\"{}\" actor={} channel={} reason=\"{}\"", away.resident_id(), actor, channel,
+                 problem);
+    return;
+  }
+  metrics_.add("residents_set_away_total");
+  spdlog::info("RESIDENT_AWAY resident=\"{}\" expected_return_in_s={} actor={} channel={}", away.resident_id(),
+               std::chrono::duration_cast<std::chrono::seconds>(expected - wall_now).count(), actor, channel);
   schedule_wakeup();
 }
 

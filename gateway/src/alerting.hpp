@@ -77,6 +77,7 @@ class Alerting {
 
  private:
   void apply(rules::Output output);
+  void set_away(const eldercare::v1::SetAway& away, const std::string& actor, const std::string& channel);
   void deliver(const rules::Delivery& delivery);
   void report_undeliverable(const rules::Delivery& delivery);
   eldercare::v1::AlertTransition delivery_record(const eldercare::v1::Alert& sent, const std::string& actor,

@@ -1,5 +1,6 @@
 #include "eg/gateway/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdio>
 #include <fstream>
@@ -296,6 +297,9 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     device.room = in.optional_string("room", "");
     device.bed = in.optional_string("bed", "");
     device.cancel_actions = in.optional_string_array("cancel_actions");
+    device.role = in.optional_string("role", "");
+    if (!device.role.empty() && std::find(kDeviceRoles.begin(), kDeviceRoles.end(), device.role) == kDeviceRoles.end())
+      in.fail_at(*table->get("role"), "role", "'" + device.role + "' is not one of exit, inner, bathroom, balcony");
     in.reject_unknown_keys();
     if (config.devices.contains(device.id))
       in.fail_at(*table->get("id"), "id", "device '" + device.id + "' is listed twice");

@@ -582,6 +582,7 @@ struct Gateway::Impl {
       event.set_resident_id(device->second.resident);
       event.set_room(device->second.room);
       event.set_bed(device->second.bed);
+      event.set_device_role(device->second.role);
     } else {
       metrics.add("unregistered_device_events_total");
       if (unregistered.size() < config.max_tracked_devices && unregistered.insert(event.device_id()).second) {

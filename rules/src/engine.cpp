@@ -53,6 +53,8 @@ v1::Severity severity_of(const Rule& rule, const std::string& value) {
 std::optional<WallTime> pending(const Rule& rule, const Parameters& p, const auto& tracker) {
   if (rule.type == ConditionType::kAbsence) {
     if (tracker.last_seen && !tracker.absence_reported) return *tracker.last_seen + seconds(p.absent_for_s);
+  } else if (rule.type == ConditionType::kAway) {
+    if (tracker.away_until && !tracker.absence_reported) return *tracker.away_until + seconds(p.for_s);
   } else if (rule.type != ConditionType::kCount && tracker.condition && tracker.true_since) {
     return *tracker.true_since + seconds(p.for_s);
   }
@@ -73,6 +75,8 @@ Engine::Engine(RuleSet rules, std::string gateway_id, Limits limits)
       if (watched == v1::EVENT_KIND_UNSPECIFIED || static_cast<std::size_t>(watched) == kind)
         rules_by_kind_[kind].push_back(i);
     }
+  for (std::size_t i = 0; i < rules_.rules.size(); ++i)
+    if (rules_.rules[i].type == ConditionType::kAway) away_rules_.push_back(i);
   // A resident's overrides, applied once here rather than looked up by name
   // for every rule of every event.
   for (const auto& [id, resident] : rules_.residents) {
@@ -95,6 +99,8 @@ bool Engine::applies(const Rule& rule, const v1::SensorEvent& event) const {
   if (!w.device.empty() && w.device != event.device_id()) return false;
   if (!w.resident.empty() && w.resident != event.resident_id()) return false;
   if (!w.room.empty() && w.room != event.room()) return false;
+  if (!w.device_roles.empty() && !event.device_role().empty() && !w.device_roles.contains(event.device_role()))
+    return false;
   if (!rule.requires_flag.empty()) {
     auto resident = rules_.residents.find(event.resident_id());
     if (resident == rules_.residents.end() || !resident->second.flags.contains(rule.requires_flag)) return false;
@@ -196,7 +202,7 @@ void Engine::forget_tracker_if_idle(const Key& key) {
   auto it = trackers_.find(key);
   if (it == trackers_.end()) return;
   const Tracker& t = it->second;
-  if (t.condition || t.true_since || !t.hits.empty() || t.last_seen || t.resolved) return;
+  if (t.condition || t.true_since || !t.hits.empty() || t.last_seen || t.resolved || t.away_until) return;
   erase_tracker(it);
 }
 
@@ -276,6 +282,18 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
         tracker.absence_reported = false;
         reindex_tracker(key, tracker);
         if (rule.auto_resolve && active_.contains(key)) clear(key, now, out);
+        break;
+      }
+      case ConditionType::kAway: {
+        // A live sign of life from her own devices says she is back; a
+        // device's health report or an empty room is not her, and neither is
+        // her leaving just after she was marked away.
+        if (event.kind() == v1::EVENT_KIND_DEVICE_HEALTH || event.resident_id().empty()) break;
+        if (event.has_presence() && !event.presence().present()) break;
+        auto tracker = trackers_.find(key);
+        if (tracker == trackers_.end() || !tracker->second.away_until) break;
+        if (tracker->second.last_seen && now - *tracker->second.last_seen < seconds(p.within_s)) break;
+        back_home(key, tracker->second, now, out);
         break;
       }
       case ConditionType::kCount: {
@@ -546,9 +564,14 @@ Output Engine::on_time(WallTime now) {
     // A due time slept through (a restart) fires now even if the rule's
     // window has closed since; waiting for the next window would leave the
     // deadline in the past and the gateway waking in a loop.
-    if (rules_.rules[key.first].type == ConditionType::kAbsence) {
+    const ConditionType type = rules_.rules[key.first].type;
+    if (type == ConditionType::kAbsence && !tracker.resident.empty() && is_away(tracker.resident)) {
+      // She is out: her home being quiet is expected. The silence counts
+      // again from her expected return (or now, if that has passed).
+      tracker.last_seen = std::max(now, away_until_of(tracker.resident).value_or(now));
+    } else if (type == ConditionType::kAbsence || type == ConditionType::kAway) {
       tracker.absence_reported = true;
-      raise(key, tracker, "", "", now, out);
+      raise(key, tracker, "", type == ConditionType::kAway ? "overdue" : "", now, out);
     } else {
       raise(key, tracker, tracker.last_evidence, tracker.last_value, now, out);
       tracker.true_since.reset();  // this stretch of the condition has raised
@@ -622,6 +645,51 @@ Output Engine::resolve(const std::string& alert_id, const std::string& actor, co
   return out;
 }
 
+bool Engine::set_away(const std::string& resident, WallTime expected_return, WallTime now) {
+  for (std::size_t i : away_rules_) {
+    Key key{i, resident};
+    Tracker& tracker = tracker_for(key);
+    tracker.resident = resident;
+    tracker.away_until = std::max(expected_return, now);
+    tracker.last_seen = now;  // when she was marked away: her leaving follows
+    tracker.absence_reported = false;
+    reindex_tracker(key, tracker);
+  }
+  return !away_rules_.empty();
+}
+
+Output Engine::returned(const std::string& resident, WallTime now) {
+  Output out;
+  for (std::size_t i : away_rules_) {
+    Key key{i, resident};
+    auto tracker = trackers_.find(key);
+    if (tracker != trackers_.end() && tracker->second.away_until) back_home(key, tracker->second, now, out);
+  }
+  return out;
+}
+
+void Engine::back_home(const Key& key, Tracker& tracker, WallTime now, Output& out) {
+  tracker.away_until.reset();
+  tracker.last_seen.reset();
+  tracker.absence_reported = false;
+  dirty_trackers_.insert(key);
+  reindex_tracker(key, tracker);
+  if (rules_.rules[key.first].auto_resolve && active_.contains(key)) clear(key, now, out);
+  forget_tracker_if_idle(key);
+}
+
+bool Engine::is_away(const std::string& resident) const {
+  return away_until_of(resident).has_value();
+}
+
+std::optional<WallTime> Engine::away_until_of(const std::string& resident) const {
+  for (std::size_t i : away_rules_) {
+    auto tracker = trackers_.find(Key{i, resident});
+    if (tracker != trackers_.end() && tracker->second.away_until) return tracker->second.away_until;
+  }
+  return std::nullopt;
+}
+
 std::optional<WallTime> Engine::next_wakeup() const {
   std::optional<WallTime> next;
   if (!due_index_.empty()) next = due_index_.begin()->first;
@@ -688,6 +756,7 @@ std::string Engine::tracker_text(const Tracker& t) const {
                {"last_seen", optional_ms(t.last_seen)},
                {"absence_reported", t.absence_reported},
                {"resolved", t.resolved},
+               {"away_until", optional_ms(t.away_until)},
                {"last_value", t.last_value},
                {"last_evidence", t.last_evidence},
                {"device", t.device},
@@ -773,6 +842,11 @@ void Engine::restore_rows(const std::vector<StateRow>& rows, std::optional<WallT
         tracker.last_seen = happened(read_optional_ms(doc.at("last_seen")));
         tracker.absence_reported = doc.at("absence_reported").get<bool>();
         tracker.resolved = doc.value("resolved", false);
+        // A deadline, not something that happened: moved, never clamped.
+        if (doc.contains("away_until")) {
+          tracker.away_until = read_optional_ms(doc.at("away_until"));
+          if (tracker.away_until) *tracker.away_until += shift;
+        }
         tracker.last_value = doc.at("last_value").get<std::string>();
         tracker.last_evidence = doc.at("last_evidence").get<std::string>();
         tracker.device = doc.at("device").get<std::string>();

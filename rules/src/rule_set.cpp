@@ -155,6 +155,7 @@ Rule read_rule(const toml::table& table, const std::string& file) {
   rule.watch.device = in.optional_string("device", "");
   rule.watch.resident = in.optional_string("resident", "");
   rule.watch.room = in.optional_string("room", "");
+  for (auto& role : in.optional_string_array("device_role")) rule.watch.device_roles.insert(std::move(role));
   rule.requires_flag = in.optional_string("requires", "");
   rule.auto_resolve = in.optional_bool("auto_resolve", true);
   rule.ladder = in.optional_string("ladder", "");
@@ -240,7 +241,17 @@ Rule read_rule(const toml::table& table, const std::string& file) {
     rule.parameters.absent_for_s = *quiet;
     a.reject_unknown_keys();
   }
-  if (conditions != 1) in.fail_here("rule '" + rule.id + "': give exactly one of match, threshold, count, absence");
+  if (const toml::table* away = in.optional_table("away")) {
+    ++conditions;
+    TomlReader a(*away, file, "rule.away");
+    rule.type = ConditionType::kAway;
+    rule.parameters.for_s = read_duration(a, *away, "grace").value_or(0);
+    // Her own leaving (the exit door, the hall sensor) is not a return.
+    rule.parameters.within_s = read_duration(a, *away, "leave_within").value_or(15 * 60);
+    a.reject_unknown_keys();
+  }
+  if (conditions != 1)
+    in.fail_here("rule '" + rule.id + "': give exactly one of match, threshold, count, absence, away");
   if (const toml::table* schedule = in.optional_table("schedule")) rule.schedule = read_schedule(*schedule, file);
   if (const toml::table* by_value = in.optional_table("severity_by_value")) {
     for (const auto& [word, node] : *by_value) {
@@ -317,6 +328,8 @@ bool uses(const Rule& rule, const std::string& name) {
       return name == "at_least" || name == "within_s";
     case ConditionType::kAbsence:
       return name == "absent_for_s";
+    case ConditionType::kAway:
+      return name == "for_s" || name == "within_s";
   }
   return false;
 }

@@ -365,3 +365,11 @@ TEST_CASE("config: escalation cancel window and maintenance topic are read, and 
   CHECK_THAT(error_of(kMinimal + "[[family.webhook]]\nurl = \"http://x\"\nmax_attempts = 0\n"),
              Catch::StartsWith("gw.toml:12:") && Catch::Contains("family.webhook.max_attempts"));
 }
+
+TEST_CASE("config: a device's role is one of exit, inner, bathroom, balcony", "[gateway][config]") {
+  auto config = parse_config(kMinimal + "[[devices]]\nid = \"d1\"\nrole = \"exit\"\n", "gw.toml");
+  CHECK(config.devices.at("d1").role == "exit");
+  CHECK(parse_config(kMinimal + "[[devices]]\nid = \"d1\"\n", "gw.toml").devices.at("d1").role.empty());
+  CHECK(error_of(kMinimal + "[[devices]]\nid = \"d1\"\nrole = \"front\"\n") ==
+        "gw.toml:12:8: devices.role: 'front' is not one of exit, inner, bathroom, balcony");
+}

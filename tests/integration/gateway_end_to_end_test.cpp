@@ -62,8 +62,8 @@ eg::gateway::GatewayConfig make_config(const eg::test::MosquittoBroker& local,
   config.upstream.uri = upstream.uri();
   config.upstream.client_id = "gw-test-upstream";
   config.drivers.push_back({"zigbee2mqtt", "zigbee2mqtt"});
-  config.devices.emplace("room301_radar", eg::gateway::DeviceEntry{"room301_radar", "r-301-a", "301", "A", {}});
-  config.devices.emplace("room301_gas", eg::gateway::DeviceEntry{"room301_gas", "r-301-a", "301", "", {}});
+  config.devices.emplace("room301_radar", eg::gateway::DeviceEntry{"room301_radar", "r-301-a", "301", "A", {}, ""});
+  config.devices.emplace("room301_gas", eg::gateway::DeviceEntry{"room301_gas", "r-301-a", "301", "", {}, ""});
   return config;
 }
 

@@ -1521,3 +1521,95 @@ TEST_CASE("a retained alarm state with no resolution on record still raises: sta
   retained.set_retained(true);
   CHECK(describe(engine.on_event(retained, kT0)) == kRaisedAndFirstStep);
 }
+
+// ---------------------------------------------------------------------------
+// Issue 12 #17: doors by role, residents away
+
+namespace {
+
+const std::string kAwayRules = R"(
+[[rule]]
+id = "night-door"
+summary = "Door at night"
+kind = "door"
+match = { field = "door.open", equals = "true" }
+device_role = ["exit"]
+ladder = "fall"
+
+[[rule]]
+id = "quiet"
+summary = "No movement"
+kind = "presence"
+absence = { for = "4h" }
+ladder = "fall"
+
+[[rule]]
+id = "overdue-return"
+summary = "Not back"
+away = { grace = "30m" }
+ladder = "fall"
+)";
+
+}  // namespace
+
+TEST_CASE("a door rule with device_role fires on exit doors and on doors with no role given, not on inner ones",
+          "[rules][away]") {
+  Engine engine = engine_for(kAwayRules);
+  auto bathroom = door("ev-1", true);
+  bathroom.set_device_role("bathroom");
+  CHECK(engine.on_event(bathroom, kT0).empty());
+  auto unknown = door("ev-2", true, "bob");
+  CHECK_FALSE(engine.on_event(unknown, kT0).empty());  // no role given: an alarm rather than a miss
+  auto exit = door("ev-3", true);
+  exit.set_device_role("exit");
+  CHECK(describe(engine.on_event(exit, kT0 + 1s)) == kRaisedAndFirstStep);
+}
+
+TEST_CASE(
+    "away: inactivity pauses, the overdue alert follows the expected return, a sign of life resolves it, and it "
+    "all survives a restore",
+    "[rules][away]") {
+  Engine engine = engine_for(kAwayRules);
+  engine.on_event(motion("ev-1"), kT0);
+  REQUIRE(engine.set_away("ann", kT0 + 48h, kT0 + 10min));
+  CHECK(engine.is_away("ann"));
+  // Her leaving, just after (the hall sensor sees her go): not a return.
+  engine.on_event(motion("ev-2"), kT0 + 12min);
+  CHECK(engine.is_away("ann"));
+
+  auto restored = engine_for(kAwayRules);
+  restored.restore(engine.snapshot());
+  CHECK(restored.is_away("ann"));
+  // The 4 h of quiet pass in her absence: nothing.
+  CHECK(restored.on_time(kT0 + 5h).empty());
+  CHECK(restored.on_time(kT0 + 48h).empty());
+  // Not back 30 min after the expected return.
+  auto overdue = restored.on_time(kT0 + 48h + 30min);
+  REQUIRE_FALSE(overdue.transitions.empty());
+  CHECK(overdue.transitions[0].alert().rule_id() == "overdue-return");
+  CHECK(overdue.transitions[0].to_state() == v1::ALERT_STATE_RAISED);
+  // She is back: her PIR sees her.
+  auto back = restored.on_event(motion("ev-3"), kT0 + 49h);
+  REQUIRE_FALSE(back.transitions.empty());
+  CHECK(back.transitions[0].alert().rule_id() == "overdue-return");
+  CHECK(back.transitions[0].to_state() == v1::ALERT_STATE_RESOLVED);
+  CHECK_FALSE(restored.is_away("ann"));
+  // From now on, her quiet counts again.
+  auto quiet = restored.on_time(kT0 + 53h + 1s);
+  REQUIRE_FALSE(quiet.transitions.empty());
+  CHECK(quiet.transitions[0].alert().rule_id() == "quiet");
+}
+
+TEST_CASE("away: staff mark her returned; without an away rule, away is refused", "[rules][away]") {
+  Engine engine = engine_for(kAwayRules);
+  REQUIRE(engine.set_away("ann", kT0 + 2h, kT0));
+  engine.on_time(kT0 + 2h + 30min);
+  REQUIRE(engine.active_alerts().size() == 1);
+  auto back = engine.returned("ann", kT0 + 3h);
+  REQUIRE(back.transitions.size() == 1);
+  CHECK(back.transitions[0].to_state() == v1::ALERT_STATE_RESOLVED);
+  CHECK_FALSE(engine.is_away("ann"));
+
+  Engine without = engine_for(kFallRule);
+  CHECK_FALSE(without.set_away("ann", kT0 + 2h, kT0));
+}

@@ -353,9 +353,9 @@ TEST_CASE("a threshold whose clear mark overlaps its raise mark is rejected", "[
 TEST_CASE("a rule with two conditions or none is rejected at the rule", "[rules]") {
   CHECK(error_of(fall_rule_with(
             {"match = { field = \"fall.state\", equals = \"detected\" }", "absence = { for = \"1h\" }"})) ==
-        "rules.toml:1:1: rule 'fall': give exactly one of match, threshold, count, absence");
+        "rules.toml:1:1: rule 'fall': give exactly one of match, threshold, count, absence, away");
   CHECK(error_of(fall_rule_with({})) ==
-        "rules.toml:1:1: rule 'fall': give exactly one of match, threshold, count, absence");
+        "rules.toml:1:1: rule 'fall': give exactly one of match, threshold, count, absence, away");
 }
 
 TEST_CASE("a count needs at_least and a positive window, and an absence a positive silence", "[rules]") {

@@ -64,6 +64,32 @@ id = "room301_gas"
 resident = "r-301"
 room = "301"
 
+[[devices]]
+id = "room305_bathroom_door"
+resident = "r-305"
+room = "305"
+role = "bathroom"
+
+[[devices]]
+id = "room305_exit_door"
+resident = "r-305"
+room = "305"
+role = "exit"
+
+[[devices]]
+id = "room305_pir"
+resident = "r-305"
+room = "305"
+
+[[devices]]
+id = "55667788"
+resident = "r-305"
+room = "305"
+
+[[residents]]
+id = "r-305"
+flags = ["dementia", "living_alone"]
+
 [[residents]]
 id = "r-301"
 
@@ -207,4 +233,33 @@ TEST_CASE("#16 twin: a fall that stays a fall raises 10 s after it, and no recov
   INFO(trace(result));
   CHECK(raised_after(result, "fall") == Approx(110).margin(0.01));  // the fall at 100 s, confirmed 10 s later
   CHECK(raised_after(result, "fall-no-recovery") == Approx(220).margin(0.01));
+}
+
+TEST_CASE("#17 a bathroom door at night is a toilet trip, not wandering", "[scenario][false-alarm][doors]") {
+  auto result = replay("17-bathroom-door-night.jsonl", 20);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("night-door-dementia"));
+}
+
+TEST_CASE("#17 twin: the exit door at night raises night-door-dementia", "[scenario][false-alarm][doors]") {
+  auto result = replay("17-exit-door-night.jsonl", 20);
+  INFO(trace(result));
+  CHECK(count(result, "night-door-dementia", ALERT_STATE_RAISED) == 1);
+}
+
+TEST_CASE("#17 a resident marked away raises no inactivity alerts and none when back on time",
+          "[scenario][false-alarm][away]") {
+  auto result = replay("17-away-at-daughters.jsonl", 50);
+  INFO(trace(result));
+  CHECK_FALSE(result.raised("no-activity-daytime"));
+  CHECK_FALSE(result.raised("no-water"));
+  CHECK_FALSE(result.raised("overdue-return"));
+}
+
+TEST_CASE("#17 twin: no sign of life by the expected return raises overdue-return 30 min after it",
+          "[scenario][false-alarm][away]") {
+  auto result = replay("17-away-overdue.jsonl", 50);
+  INFO(trace(result));
+  CHECK(raised_after(result, "overdue-return") == Approx(2 * 86400 + 1800).margin(0.01));
+  CHECK(count(result, "overdue-return", ALERT_STATE_RAISED) == 1);
 }

@@ -75,6 +75,7 @@ struct ScenarioReplay::Impl {
       event.set_resident_id(device->second.resident);
       event.set_room(device->second.room);
       event.set_bed(device->second.bed);
+      event.set_device_role(device->second.role);
     }
     event.set_id("ev-" + std::to_string(++next_id));
     collect(engine.on_event(event, clock.wall_now()));
@@ -111,6 +112,14 @@ struct ScenarioReplay::Impl {
       else if (command.value("acknowledge", "") == alert.rule_id())
         collect(engine.acknowledge(alert.id(), "nurse-7", "console", clock.wall_now()));
     }
+    if (command.contains("away")) {
+      WallTime back = start + std::chrono::duration_cast<WallTime::duration>(
+                                  std::chrono::duration<double>(command.at("until_s").get<double>()));
+      if (!engine.set_away(command.at("away").get<std::string>(), back, clock.wall_now()))
+        result.log.push_back("away refused: the rules have no away rule");
+    }
+    if (command.contains("returned"))
+      collect(engine.returned(command.at("returned").get<std::string>(), clock.wall_now()));
   }
 
   void play(const simulator::ScenarioStep& step) {

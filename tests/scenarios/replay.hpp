@@ -17,7 +17,9 @@
 namespace eg::test {
 
 // A scenario step on this topic is staff at the console, not a sensor:
-// {"resolve": "<rule id>"} or {"acknowledge": "<rule id>"}.
+// {"resolve": "<rule id>"}, {"acknowledge": "<rule id>"},
+// {"away": "<resident>", "until_s": <expected return, s from the start>},
+// {"returned": "<resident>"}.
 inline const std::string kStaffTopic = "@staff";
 
 struct ReplayResult {

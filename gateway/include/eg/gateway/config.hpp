@@ -70,7 +70,14 @@ struct DeviceEntry {
   // resident's active alerts, channel "device", instead of raising an SOS.
   // "*" makes every press of this device a cancel.
   std::vector<std::string> cancel_actions;
+  // What the device is for, where rules tell devices of one kind apart:
+  // doors are "exit", "inner", "bathroom" or "balcony" (night-wandering
+  // rules watch exit doors). Empty: not given, and rules treat it as any.
+  std::string role;
 };
+
+// Roles a [[devices]] entry may give.
+inline const std::vector<std::string> kDeviceRoles = {"exit", "inner", "bathroom", "balcony"};
 
 // A resident's rule settings (the registry side of the rule engine).
 struct ResidentEntry {

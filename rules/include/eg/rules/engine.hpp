@@ -108,6 +108,15 @@ class Engine {
   // The earliest time on_time() has work; nullopt when nothing is pending. O(1).
   std::optional<WallTime> next_wakeup() const;
 
+  // The resident is out until `expected_return` (engine time): absence rules
+  // pause for her, and the away rules raise if she is not back by then (plus
+  // their grace). False when the rules have no away rule to keep it in.
+  bool set_away(const std::string& resident, WallTime expected_return, WallTime now);
+  // She is back (staff say so; a sign of life from her devices does the same
+  // in on_event): the pause ends and an overdue alert resolves.
+  Output returned(const std::string& resident, WallTime now);
+  bool is_away(const std::string& resident) const;
+
   std::vector<eldercare::v1::Alert> active_alerts() const;
   std::size_t active_count() const { return active_.size(); }
   // The alert as it stands now, if it is still active.
@@ -143,7 +152,10 @@ class Engine {
     std::deque<WallTime> hits;                      // for counts
     std::optional<WallTime> last_seen;              // for absence
     std::string device, resident, room, bed;        // the subject's latest whereabouts
-    bool absence_reported = false;
+    bool absence_reported = false;                  // absence: raised; away: the overdue return raised
+    // Away rules: the resident is out until then (engine time); unset once a
+    // sign of life or staff say she is back.
+    std::optional<WallTime> away_until;
     // This subject's alert was resolved (by staff, or by the device's own
     // clear): a stale copy of the alarm state (retained, a publisher's
     // replay) must not bring it back. Only a live report starts a new alert.
@@ -172,6 +184,8 @@ class Engine {
   Tracker& tracker_for(const Key& key);
   void reindex_tracker(const Key& key, Tracker& tracker);
   void forget_tracker_if_idle(const Key& key);
+  void back_home(const Key& key, Tracker& tracker, WallTime now, Output& out);
+  std::optional<WallTime> away_until_of(const std::string& resident) const;
   void erase_tracker(std::map<Key, Tracker>::iterator it);
   void reindex_alert(const Key& key, ActiveAlert& active);
   void erase_alert(std::map<Key, ActiveAlert>::iterator it);
@@ -201,6 +215,7 @@ class Engine {
   EngineCounters counters_;
   // Rule indexes per EventKind value: the rules an event of that kind may touch.
   std::vector<std::vector<std::size_t>> rules_by_kind_;
+  std::vector<std::size_t> away_rules_;  // the rules that keep a resident's away state
   // Resident -> parameters per rule index, with that resident's overrides.
   std::unordered_map<std::string, std::vector<Parameters>> resident_parameters_;
   std::map<Key, Tracker> trackers_;

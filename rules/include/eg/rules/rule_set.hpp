@@ -27,6 +27,9 @@ struct Selector {
   std::string device;
   std::string resident;
   std::string room;
+  // Registry roles of the device ("exit" doors for night wandering). An event
+  // whose device has no role given matches: an alarm rather than a miss.
+  std::set<std::string> device_roles;
 };
 
 // A daily time window in the site's local time, e.g. 22:00-06:00. A window
@@ -42,6 +45,7 @@ enum class ConditionType {
   kThreshold,  // a number above/below a limit, with hysteresis to clear
   kCount,      // at least N matching events within a sliding window
   kAbsence,    // no matching event for a while
+  kAway,       // a resident marked away is not back (no sign of life) by the expected return + for_s
 };
 
 // The tunable numbers of a rule; a resident's overrides replace them by name
@@ -51,9 +55,9 @@ struct Parameters {
   double below = NAN;        // threshold: raise when value < below
   double clear_below = NAN;  // threshold: clear when value < clear_below (with `above`)
   double clear_above = NAN;  // threshold: clear when value > clear_above (with `below`)
-  double for_s = 0;          // match/threshold: must hold this long before raising
+  double for_s = 0;          // match/threshold: must hold this long before raising; away: grace after the return
   double at_least = 0;       // count: events needed...
-  double within_s = 0;       // ...within this window
+  double within_s = 0;       // ...within this window; away: signs of life this soon after are her leaving
   double absent_for_s = 0;   // absence: silence that raises
 };
 
