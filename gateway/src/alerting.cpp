@@ -392,39 +392,10 @@ void Alerting::report_undeliverable(const rules::Delivery& delivery) {
 }
 
 void Alerting::on_device_cancel(const v1::SensorEvent& event) {
-  const std::string actor = "device:" + event.device_id();
-  WallTime now = engine_time();
-  const WallTime wall_now = clock_.wall_now();
-  const auto window = config_.escalation.cancel_resolves_within;
-  const auto& set = engine_.rules();
-  rules::Output output;
-  std::size_t resolved = 0;
-  for (const auto& alert : engine_.active_alerts()) {
-    bool mine = event.resident_id().empty() ? alert.device_id() == event.device_id()
-                                            : alert.resident_id() == event.resident_id();
-    if (!mine) continue;
-    // "I'm OK" soon after the call resolves the call it belongs to: an SOS
-    // of this resident, or whatever this very device raised. Anything else
-    // (a gas alarm in the same flat) is only acknowledged: the resident
-    // cannot close what a sensor saw.
-    auto rule =
-        std::find_if(set.rules.begin(), set.rules.end(), [&](const rules::Rule& r) { return r.id == alert.rule_id(); });
-    const bool its_call = alert.device_id() == event.device_id() ||
-                          (rule != set.rules.end() && rule->watch.kind == v1::EVENT_KIND_SOS_CALL);
-    const auto raised = WallTime{std::chrono::duration_cast<WallTime::duration>(
-        std::chrono::nanoseconds(google::protobuf::util::TimeUtil::TimestampToNanoseconds(alert.raised_time())))};
-    const bool in_window = window.count() > 0 && wall_now - raised <= window && wall_now >= raised;
-    rules::Output step;
-    if (its_call && in_window) {
-      step = engine_.resolve(alert.id(), actor, "device", now,
-                             "cancelled by the resident within " + std::to_string(window.count()) + " s");
-      ++resolved;
-    } else if (alert.state() != v1::ALERT_STATE_ACKNOWLEDGED) {
-      step = engine_.acknowledge(alert.id(), actor, "device", now);
-    }
-    for (auto& t : step.transitions) output.transitions.push_back(std::move(t));
-    for (auto& d : step.deliveries) output.deliveries.push_back(std::move(d));
-  }
+  rules::Output output = engine_.device_cancel(event, config_.escalation.cancel_resolves_within, engine_time());
+  const auto resolved = static_cast<std::size_t>(
+      std::count_if(output.transitions.begin(), output.transitions.end(),
+                    [](const v1::AlertTransition& t) { return t.to_state() == v1::ALERT_STATE_RESOLVED; }));
   spdlog::info("DEVICE_CANCEL device=\"{}\" resident=\"{}\" action=\"{}\" transitions={} resolved={}",
                event.device_id(), event.resident_id(), event.sos().vendor_action(), output.transitions.size(),
                resolved);

@@ -28,6 +28,7 @@
 #include "liveness.hpp"
 #include "rate_limited_log.hpp"
 #include "redelivery_filter.hpp"
+#include "registry.hpp"
 #include "uuid.hpp"
 
 #ifndef EG_VERSION
@@ -579,10 +580,7 @@ struct Gateway::Impl {
                      std::optional<std::int64_t> source_key = std::nullopt) {
     auto device = config.devices.find(event.device_id());
     if (device != config.devices.end()) {
-      event.set_resident_id(device->second.resident);
-      event.set_room(device->second.room);
-      event.set_bed(device->second.bed);
-      event.set_device_role(device->second.role);
+      annotate(device->second, event);
     } else {
       metrics.add("unregistered_device_events_total");
       if (unregistered.size() < config.max_tracked_devices && unregistered.insert(event.device_id()).second) {
@@ -619,13 +617,6 @@ struct Gateway::Impl {
       return;
     }
     alerting->on_event(event);
-  }
-
-  static bool is_cancel(const DeviceEntry& device, const eldercare::v1::SensorEvent& event) {
-    if (device.cancel_actions.empty() || !event.has_sos() || !event.sos().active()) return false;
-    for (const auto& action : device.cancel_actions)
-      if (action == "*" || action == event.sos().vendor_action()) return true;
-    return false;
   }
 
   // An alert transition takes the next number in the same sequence space as

@@ -645,6 +645,38 @@ Output Engine::resolve(const std::string& alert_id, const std::string& actor, co
   return out;
 }
 
+Output Engine::device_cancel(const v1::SensorEvent& event, std::chrono::seconds window, WallTime now) {
+  Output out;
+  const std::string actor = "device:" + event.device_id();
+  const WallTime wall_now = wall(now);
+  for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
+    const Rule& rule = rules_.rules[i];
+    for (const std::string* subject : {&event.resident_id(), &event.device_id()}) {
+      if (subject->empty()) continue;
+      auto it = active_.find(Key{i, *subject});
+      if (it == active_.end()) continue;
+      const v1::Alert& alert = it->second.alert;
+      const bool mine = event.resident_id().empty() ? alert.device_id() == event.device_id()
+                                                    : alert.resident_id() == event.resident_id();
+      if (!mine) continue;
+      const bool its_call = alert.device_id() == event.device_id() || rule.watch.kind == v1::EVENT_KIND_SOS_CALL;
+      const WallTime raised{std::chrono::duration_cast<WallTime::duration>(
+          std::chrono::nanoseconds(google::protobuf::util::TimeUtil::TimestampToNanoseconds(alert.raised_time())))};
+      const bool in_window = window.count() > 0 && wall_now >= raised && wall_now - raised <= window;
+      Output step;
+      if (its_call && in_window)
+        step = resolve(alert.id(), actor, "device", now,
+                       "cancelled by the resident within " + std::to_string(window.count()) + " s");
+      else if (alert.state() != v1::ALERT_STATE_ACKNOWLEDGED)
+        step = acknowledge(alert.id(), actor, "device", now);
+      for (auto& t : step.transitions) out.transitions.push_back(std::move(t));
+      for (auto& d : step.deliveries) out.deliveries.push_back(std::move(d));
+      break;  // the resident's and the device's key are the same alert when both match
+    }
+  }
+  return out;
+}
+
 bool Engine::set_away(const std::string& resident, WallTime expected_return, WallTime now) {
   for (std::size_t i : away_rules_) {
     Key key{i, resident};

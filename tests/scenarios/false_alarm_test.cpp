@@ -55,6 +55,12 @@ resident = "r-301"
 room = "301"
 
 [[devices]]
+id = "room301_sos"
+resident = "r-301"
+room = "301"
+cancel_actions = ["double"]
+
+[[devices]]
 id = "room301_smoke"
 resident = "r-301"
 room = "301"
@@ -119,8 +125,19 @@ int count(const ReplayResult& result, const std::string& rule, eldercare::v1::Al
 
 }  // namespace
 
+using eldercare::v1::ALERT_STATE_ACKNOWLEDGED;
 using eldercare::v1::ALERT_STATE_RAISED;
 using eldercare::v1::ALERT_STATE_RESOLVED;
+
+namespace {
+
+// Seconds from the scenario's start to a transition.
+double at_s(const eldercare::v1::AlertTransition& t) {
+  return static_cast<double>(t.time().seconds()) + t.time().nanos() / 1e9 -
+         std::chrono::duration<double>(ScenarioReplay::default_start().time_since_epoch()).count();
+}
+
+}  // namespace
 
 TEST_CASE("#13 a water meter whose index does not move is heard every hour: no device-offline",
           "[scenario][false-alarm][liveness]") {
@@ -211,9 +228,7 @@ namespace {
 // Seconds from the scenario's start to the first raise of `rule`, or -1.
 double raised_after(const ReplayResult& result, const std::string& rule) {
   for (const auto& t : result.transitions)
-    if (t.alert().rule_id() == rule && t.to_state() == ALERT_STATE_RAISED)
-      return static_cast<double>(t.time().seconds()) + t.time().nanos() / 1e9 -
-             std::chrono::duration<double>(ScenarioReplay::default_start().time_since_epoch()).count();
+    if (t.alert().rule_id() == rule && t.to_state() == ALERT_STATE_RAISED) return at_s(t);
   return -1;
 }
 
@@ -262,4 +277,34 @@ TEST_CASE("#17 twin: no sign of life by the expected return raises overdue-retur
   INFO(trace(result));
   CHECK(raised_after(result, "overdue-return") == Approx(2 * 86400 + 1800).margin(0.01));
   CHECK(count(result, "overdue-return", ALERT_STATE_RAISED) == 1);
+}
+
+TEST_CASE("#15 the resident's own cancel soon after the call resolves it, with who and why",
+          "[scenario][false-alarm][cancel]") {
+  auto result = replay("15-sos-cancelled.jsonl", 1);
+  INFO(trace(result));
+  REQUIRE(count(result, "sos", ALERT_STATE_RESOLVED) == 1);
+  for (const auto& t : result.transitions) {
+    if (t.to_state() != ALERT_STATE_RESOLVED) continue;
+    CHECK(t.actor() == "device:room301_sos");
+    CHECK(t.channel() == "device");
+    CHECK(t.reason() == "cancelled by the resident within 120 s");
+  }
+  // Nothing of the call climbs after the cancel.
+  for (const auto& t : result.transitions) CHECK(at_s(t) <= 130);
+}
+
+TEST_CASE("#15 twin: a cancel after the window only acknowledges; the call stays open and re-alerts",
+          "[scenario][false-alarm][cancel]") {
+  auto result = replay("15-sos-cancel-late.jsonl", 1);
+  INFO(trace(result));
+  CHECK(count(result, "sos", ALERT_STATE_ACKNOWLEDGED) == 1);
+  CHECK(count(result, "sos", ALERT_STATE_RESOLVED) == 0);
+  // Acknowledged by her and not resolved by staff: it re-alerts after the
+  // SOS rule's 10 min, as a new episode from the first step.
+  REQUIRE(count(result, "sos", ALERT_STATE_RAISED) == 2);
+  std::vector<double> raises;
+  for (const auto& t : result.transitions)
+    if (t.to_state() == ALERT_STATE_RAISED) raises.push_back(at_s(t));
+  CHECK(raises == std::vector<double>{100, 1000});
 }

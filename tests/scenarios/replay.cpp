@@ -12,6 +12,7 @@
 #include "eg/rules/engine.hpp"
 #include "housekeeping.hpp"
 #include "liveness.hpp"
+#include "registry.hpp"
 
 namespace eg::test {
 
@@ -71,13 +72,10 @@ struct ScenarioReplay::Impl {
   // Into the engine as the gateway does: the registry's whereabouts, an id.
   void judge(v1::SensorEvent event) {
     auto device = config.devices.find(event.device_id());
-    if (device != config.devices.end()) {
-      event.set_resident_id(device->second.resident);
-      event.set_room(device->second.room);
-      event.set_bed(device->second.bed);
-      event.set_device_role(device->second.role);
-    }
+    if (device != config.devices.end()) gateway::annotate(device->second, event);
     event.set_id("ev-" + std::to_string(++next_id));
+    if (device != config.devices.end() && gateway::is_cancel(device->second, event))
+      return collect(engine.device_cancel(event, config.escalation.cancel_resolves_within, clock.wall_now()));
     collect(engine.on_event(event, clock.wall_now()));
   }
 

@@ -108,6 +108,13 @@ class Engine {
   // The earliest time on_time() has work; nullopt when nothing is pending. O(1).
   std::optional<WallTime> next_wakeup() const;
 
+  // "I am fine" from the resident's cancel button (`event`, with resident and
+  // device): resolves her call (an SOS of hers, or what this very device
+  // raised) when it was raised no more than `window` ago; acknowledges her
+  // other alerts (a gas alarm in her flat: she cannot close what a sensor
+  // saw). Looks up her alerts by rule, not by scanning every alert.
+  Output device_cancel(const eldercare::v1::SensorEvent& event, std::chrono::seconds window, WallTime now);
+
   // The resident is out until `expected_return` (engine time): absence rules
   // pause for her, and the away rules raise if she is not back by then (plus
   // their grace). False when the rules have no away rule to keep it in.
