@@ -15,6 +15,8 @@
 #include <thread>
 
 #include "family_webhook.hpp"
+#include "http_server.hpp"
+#include "mosquitto.hpp"
 #include "temp_dir.hpp"
 
 namespace asio = boost::asio;
@@ -25,66 +27,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A loopback HTTP server answering each request with the next scripted
-// status (the last one repeats); -1 means "read the request, never answer".
-class ScriptedServer {
- public:
-  explicit ScriptedServer(std::deque<int> statuses) : statuses_(std::move(statuses)), acceptor_(io_) {
-    asio::ip::tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), 0);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.bind(endpoint);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    accept();
-    thread_ = std::thread([this] { io_.run(); });
-  }
-  ~ScriptedServer() {
-    io_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
-  std::vector<http::request<http::string_body>> requests() const {
-    std::lock_guard lock(mu_);
-    return requests_;
-  }
-
- private:
-  void accept() {
-    acceptor_.async_accept([this](beast::error_code ec, asio::ip::tcp::socket socket) {
-      if (ec) return;
-      beast::flat_buffer buffer;
-      http::request<http::string_body> request;
-      beast::error_code read_error;
-      http::read(socket, buffer, request, read_error);
-      int status = 0;
-      {
-        std::lock_guard lock(mu_);
-        if (!read_error) requests_.push_back(request);
-        status = statuses_.size() > 1 ? statuses_.front() : statuses_.back();
-        if (statuses_.size() > 1) statuses_.pop_front();
-      }
-      if (status < 0) {
-        silent_.push_back(std::move(socket));  // held open, never answered
-      } else {
-        http::response<http::string_body> response{static_cast<http::status>(status), 11};
-        response.body() = "{}";
-        response.prepare_payload();
-        beast::error_code ignored;
-        http::write(socket, response, ignored);
-      }
-      accept();
-    });
-  }
-
-  mutable std::mutex mu_;
-  std::deque<int> statuses_;
-  std::vector<http::request<http::string_body>> requests_;
-  asio::io_context io_;
-  asio::ip::tcp::acceptor acceptor_;
-  std::vector<asio::ip::tcp::socket> silent_;
-  std::uint16_t port_ = 0;
-  std::thread thread_;
-};
+using ScriptedServer = eg::test::ScriptedHttpServer;
 
 eldercare::v1::Alert sample_alert(const std::string& resident = "r-301-a") {
   eldercare::v1::Alert alert;
@@ -226,4 +169,30 @@ TEST_CASE("family webhook: URLs are taken apart strictly", "[gateway][family]") 
   CHECK_FALSE(eg::gateway::parse_webhook_url("http://sms.example:99999/").ok);
   CHECK_FALSE(eg::gateway::parse_webhook_url("http://:80/").ok);
   CHECK_FALSE(eg::gateway::parse_webhook_url("ftp://sms.example/").ok);
+}
+
+TEST_CASE("family webhook over https: delivered to a server our CA signed, refused (nothing sent) to one it did not",
+          "[gateway][family][tls]") {
+  eg::test::TempDir pki_dir;
+  eg::test::TestPki pki(pki_dir);
+  ScriptedServer server({200}, eg::test::ServerCertificate{pki.server_cert, pki.server_key});
+  auto https_hook = [&](const std::string& ca) {
+    eg::gateway::FamilyConfig config;
+    config.webhooks.push_back(hook_to(server.port(), 1));
+    config.webhooks[0].url = "https://127.0.0.1:" + std::to_string(server.port()) + "/notify";
+    config.webhooks[0].ca_file = ca;
+    return config;
+  };
+
+  auto untrusted = deliver(https_hook(pki.other_ca_cert), sample_alert());
+  REQUIRE(untrusted.outcomes.size() == 1);
+  CHECK_FALSE(untrusted.outcomes[0].delivered);
+  CHECK(server.requests().empty());  // the alert never left over an unverified connection
+
+  auto trusted = deliver(https_hook(pki.ca_cert), sample_alert());
+  REQUIRE(trusted.outcomes.size() == 1);
+  CHECK(trusted.outcomes[0].delivered);
+  CHECK(trusted.outcomes[0].http_status == 200);
+  REQUIRE(server.requests().size() == 1);
+  CHECK(nlohmann::json::parse(server.requests()[0].body())["alert_id"] == "fall:r-301-a:1767225600000");
 }
