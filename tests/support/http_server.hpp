@@ -88,7 +88,8 @@ class ScriptedHttpServer {
     acceptor_.async_accept([this](boost::beast::error_code ec, boost::asio::ip::tcp::socket socket) {
       if (ec) return;
       if (ssl_) {
-        auto secure = std::make_shared<boost::beast::ssl_stream<boost::asio::ip::tcp::socket>>(std::move(socket), *ssl_);
+        auto secure =
+            std::make_shared<boost::beast::ssl_stream<boost::asio::ip::tcp::socket>>(std::move(socket), *ssl_);
         boost::beast::error_code handshake_error;
         secure->handshake(boost::asio::ssl::stream_base::server, handshake_error);
         if (!handshake_error && !serve(*secure)) held_tls_.push_back(secure);
