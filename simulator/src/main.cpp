@@ -5,6 +5,7 @@
 //   ack    acknowledge an alert as a nurse's console would
 #include <google/protobuf/util/json_util.h>
 
+#include <google/protobuf/util/time_util.h>
 #include <mqtt/async_client.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -90,18 +91,16 @@ int watch(const std::string& broker, const std::string& filter, int count, doubl
   return (count == 0 || seen >= count) ? 0 : 1;
 }
 
-// Sends an acknowledgement, as a nurse's console or the platform would.
-int send_ack(const std::string& broker, const std::string& topic, const std::string& alert_id, const std::string& actor,
-             const std::string& channel) {
-  eldercare::v1::Command command;
-  command.set_id("sim-ack-" + std::to_string(::getpid()));
+// Publishes a command, as a nurse's console or the platform would.
+int send_command(const std::string& broker, const std::string& topic, eldercare::v1::Command command,
+                 const std::string& actor, const std::string& channel, const std::string& said) {
+  command.set_id("sim-" + std::to_string(::getpid()));
   command.set_actor(actor);
   command.set_channel(channel);
-  command.mutable_acknowledge()->set_alert_id(alert_id);
-  auto client = connect(broker, "eldercare-ack-" + std::to_string(::getpid()));
+  auto client = connect(broker, "eldercare-cmd-" + std::to_string(::getpid()));
   client->publish(mqtt::make_message(topic, command.SerializeAsString(), 1, false))->wait();
   client->disconnect()->wait();
-  std::cerr << "sim: acknowledged " << alert_id << " as " << actor << " via " << channel << "\n";
+  std::cerr << "sim: " << said << " as " << actor << " via " << channel << "\n";
   return 0;
 }
 
@@ -149,6 +148,20 @@ int main(int argc, char** argv) {
   ack_cmd->add_option("--actor", actor, "Who acknowledges")->capture_default_str();
   ack_cmd->add_option("--channel", channel, "Channel name")->capture_default_str();
 
+  auto* away_cmd = app.add_subcommand("away", "Mark a resident away until an expected return (protobuf Command)");
+  std::string resident;
+  double hours = 0;
+  away_cmd->add_option("resident", resident, "Resident id")->required();
+  away_cmd->add_option("--hours", hours, "Expected back in this many hours")->required()->check(CLI::PositiveNumber);
+  auto* returned_cmd = app.add_subcommand("returned", "Say a resident marked away is back (protobuf Command)");
+  returned_cmd->add_option("resident", resident, "Resident id")->required();
+  for (auto* command : {away_cmd, returned_cmd}) {
+    command->add_option("-b,--broker", broker, "Broker URI")->capture_default_str();
+    command->add_option("-t,--topic", command_topic, "Command topic")->capture_default_str();
+    command->add_option("--actor", actor, "Who says so")->capture_default_str();
+    command->add_option("--channel", channel, "Channel name")->capture_default_str();
+  }
+
   app.add_subcommand("decode",
                      "Decode JSON lines {\"publisher\"?, \"topic\", \"payload\"} from stdin: one "
                      "{\"events\":[...]} or {\"error\":...} line out per line in");
@@ -158,7 +171,23 @@ int main(int argc, char** argv) {
     if (run->parsed()) return run_scenario(scenario, broker, speed);
     if (watch_cmd->parsed()) return watch(broker, filter, count, timeout_s);
     if (app.got_subcommand("decode")) return decode_stream();
-    if (ack_cmd->parsed()) return send_ack(broker, command_topic, alert_id, actor, channel);
+    eldercare::v1::Command command;
+    if (ack_cmd->parsed()) {
+      command.mutable_acknowledge()->set_alert_id(alert_id);
+      return send_command(broker, command_topic, command, actor, channel, "acknowledged " + alert_id);
+    }
+    if (away_cmd->parsed()) {
+      auto back = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                                         std::chrono::duration<double>(hours * 3600));
+      command.mutable_set_away()->set_resident_id(resident);
+      *command.mutable_set_away()->mutable_expected_return() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(back.time_since_epoch()).count());
+      return send_command(broker, command_topic, command, actor, channel, "marked " + resident + " away");
+    }
+    if (returned_cmd->parsed()) {
+      command.mutable_returned()->set_resident_id(resident);
+      return send_command(broker, command_topic, command, actor, channel, "said " + resident + " is back");
+    }
   } catch (const eg::simulator::ScenarioError& error) {
     std::cerr << error.what() << "\n";
     return 2;
