@@ -24,8 +24,8 @@ const std::map<v1::EventKind, std::set<std::string>>& targets_by_kind() {
        {"heart_rate_bpm", "breathing_rate_per_min", "spo2_percent", "systolic_mmhg", "diastolic_mmhg",
         "body_temperature_celsius"}},
       {v1::EVENT_KIND_FALL, {"state"}},
-      {v1::EVENT_KIND_GAS, {"alarm"}},
-      {v1::EVENT_KIND_SMOKE, {"alarm"}},
+      {v1::EVENT_KIND_GAS, {"alarm", "self_test", "warming_up"}},
+      {v1::EVENT_KIND_SMOKE, {"alarm", "self_test", "warming_up"}},
       {v1::EVENT_KIND_WATER_LEAK, {"leak"}},
       {v1::EVENT_KIND_SOS_CALL, {"active"}},
       {v1::EVENT_KIND_DOOR, {"open"}},
@@ -38,7 +38,8 @@ const std::map<v1::EventKind, std::set<std::string>>& targets_by_kind() {
 }
 
 bool is_boolean_target(const std::string& t) {
-  return t == "alarm" || t == "leak" || t == "active" || t == "open" || t == "present";
+  return t == "alarm" || t == "leak" || t == "active" || t == "open" || t == "present" || t == "self_test" ||
+         t == "warming_up";
 }
 
 class MappedJsonDriver final : public Driver {
@@ -120,6 +121,8 @@ class MappedJsonDriver final : public Driver {
       if (t == "active") event.mutable_sos()->set_active(*b);
       if (t == "open") event.mutable_door()->set_open(*b);
       if (t == "present") event.mutable_presence()->set_present(*b);
+      if (t == "self_test") event.set_self_test(*b);  // a detector's test: never an alarm
+      if (t == "warming_up") event.set_warming_up(*b);
       return std::nullopt;
     }
     if (t == "state") {

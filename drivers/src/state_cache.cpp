@@ -3,9 +3,7 @@
 namespace eg::drivers {
 
 bool StateCache::changed(std::string_view device, std::string_view aspect, std::string signature) {
-  // Bounded by the devices of one message; the gateway takes it after each.
-  if (aspect != "availability" && heard_.size() < 64 && (heard_.empty() || heard_.back() != device))
-    heard_.emplace_back(device);
+  if (aspect != "availability") note_heard(device);
   std::string key;
   key.reserve(device.size() + aspect.size() + 1);
   key.append(device).push_back('\0');
@@ -18,6 +16,11 @@ bool StateCache::changed(std::string_view device, std::string_view aspect, std::
   if (it->second == signature) return false;
   it->second = std::move(signature);
   return true;
+}
+
+void StateCache::note_heard(std::string_view device) {
+  // Bounded by the devices of one message; the gateway takes it after each.
+  if (heard_.size() < 64 && (heard_.empty() || heard_.back() != device)) heard_.emplace_back(device);
 }
 
 void StateCache::forget_device(std::string_view device) {

@@ -22,6 +22,8 @@ class StateCache {
   // for their availability (a bridge's opinion, not the device speaking): a
   // water meter whose index did not move was still heard (issue 12 #13).
   std::vector<std::string> take_heard() { return std::exchange(heard_, {}); }
+  // A device heard without a state to compare (a telegram of history only).
+  void note_heard(std::string_view device);
   void clear() { values_.clear(); }
   static constexpr std::size_t kMaxEntries = 20'000;  // 2,000 devices with a handful of aspects each
 

@@ -35,6 +35,8 @@
 //   an alarm happened since that telegram. The first telegram only establishes
 //   the history and reports nothing. This is NOT a real-time siren event: it
 //   arrives with the next telegram, minutes after the alarm. There is no clear.
+//   A test_button_counter that rose in the same telegram marks it self_test:
+//   within one telegram the history cannot tell the monthly test from a fire.
 //
 // Other media (heat, gas, electricity ...) are valid telegrams of meters this
 // gateway does not model; they produce no events.
@@ -144,17 +146,28 @@ DecodeResult WmbusmetersDriver::decode(const Message& message) {
     if (counter && *counter != std::floor(*counter))
       errors.fail(DecodeError::Code::kWrongType, "alarm_counter is not a whole number: " + json(*counter).dump());
     auto date = in.text("last_alarm_date");
+    auto tests = in.number("test_button_counter", Range{0, 1e9});
     if (errors.error()) return *errors.error();
+    cache_.note_heard(*device);  // its periodic telegram: alive, whatever it says
     if (!counter && !date) return Events{};
 
     SmokeHistory& history = smoke_[*device];
     bool alarmed = (counter && history.alarm_counter && *counter > *history.alarm_counter) ||
                    (date && history.last_alarm_date && *date != *history.last_alarm_date && *date != kNeverDate);
+    // The test button pressed since the last telegram: the alarm history
+    // cannot tell a test from a fire within one telegram, and the sounder
+    // test is what happened (the caretaker's monthly check).
+    bool tested = tests && history.test_button_counter && *tests > *history.test_button_counter;
     if (counter) history.alarm_counter = counter;
     if (date) history.last_alarm_date = date;
+    if (tests) history.test_button_counter = tests;
     if (!alarmed) return Events{};
     SensorEvent event = make(eldercare::v1::EVENT_KIND_SMOKE);
     event.mutable_smoke()->set_alarm(true);
+    if (tested) {
+      event.set_self_test(true);
+      event.mutable_smoke()->set_test(true);
+    }
     return Events{std::move(event)};
   }
 

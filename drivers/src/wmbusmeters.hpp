@@ -24,6 +24,7 @@ class WmbusmetersDriver final : public Driver {
   struct SmokeHistory {
     std::optional<double> alarm_counter;
     std::optional<std::string> last_alarm_date;
+    std::optional<double> test_button_counter;
   };
 
   std::string base_topic_;

@@ -88,3 +88,22 @@ TEST_CASE("a mapped spec that cannot work is refused with the reason", "[drivers
   no_fields.fields.clear();
   CHECK_FALSE(eg::drivers::make_mapped_json_driver(no_fields).ok());
 }
+
+TEST_CASE("mapped json: an installer maps a gas detector's test and warm-up flags", "[drivers][mapped][self-test]") {
+  MappedSpec spec;
+  spec.name = "acme-gas";
+  spec.filters = {"acme/gas"};
+  spec.device_pointer = "/id";
+  spec.kind = v1::EVENT_KIND_GAS;
+  spec.fields = {MappedField{"alarm", "/alarm", {}, 1, 0}, MappedField{"self_test", "/testing", {}, 1, 0},
+                 MappedField{"warming_up", "/phase", {{"WARMUP", "true"}, {"RUN", "false"}}, 1, 0}};
+  auto driver = std::move(eg::drivers::make_mapped_json_driver(spec)).value();
+  auto test = driver->decode({"acme/gas", R"({"id":"k1","alarm":true,"testing":true,"phase":"RUN"})", {}, false});
+  REQUIRE(test.ok());
+  CHECK(test.value().at(0).gas().alarm());
+  CHECK(test.value().at(0).self_test());
+  CHECK_FALSE(test.value().at(0).warming_up());
+  auto warm = driver->decode({"acme/gas", R"({"id":"k2","alarm":true,"testing":false,"phase":"WARMUP"})", {}, false});
+  REQUIRE(warm.ok());
+  CHECK(warm.value().at(0).warming_up());
+}

@@ -185,3 +185,23 @@ TEST_CASE("wmbusmeters: an unchanged telegram reports nothing new but names its 
   CHECK(wmbus.driver->take_heard() == std::vector<std::string>{"33225544"});
   CHECK(wmbus.driver->take_heard().empty());  // taken once
 }
+
+TEST_CASE(
+    "wmbusmeters ei6500: an alarm in the telegram where the test button counter rose is its self-test; the "
+    "detector is heard from every telegram",
+    "[drivers][wmbusmeters][self-test][liveness]") {
+  DriverHarness wmbus("wmbusmeters");
+  const std::string topic = "wmbusmeters/01097274";
+  auto with_tests = [](std::string telegram, int tests) {
+    return telegram.replace(telegram.size() - 1, 1, ",\"test_button_counter\":" + std::to_string(tests) + "}");
+  };
+  CHECK(wmbus.events(topic, with_tests(smoke_telegram(1, "2022-05-24"), 2)).empty());
+  CHECK(wmbus.driver->take_heard() == std::vector<std::string>{"01097274"});        // history only, still heard
+  auto test = wmbus.events(topic, with_tests(smoke_telegram(2, "2022-06-01"), 3));  // the monthly check
+  REQUIRE(test.size() == 1);
+  CHECK(test[0].smoke().alarm());
+  CHECK(test[0].self_test());
+  auto fire = wmbus.events(topic, with_tests(smoke_telegram(3, "2022-06-09"), 3));  // the counter alone rose
+  REQUIRE(fire.size() == 1);
+  CHECK_FALSE(fire[0].self_test());
+}
