@@ -79,18 +79,7 @@ struct Gateway::Impl {
                  config.devices.size() + config.max_tracked_devices),
         bad_input_log(std::chrono::seconds(60)),
         pending_rules(std::move(rule_set)) {
-    for (const auto& spec : config.mapped) {
-      // First: an installer's mapping is more specific than a publisher's
-      // catch-all base topic. Validated when the config was read.
-      auto& driver = router.own(std::move(drivers::make_mapped_json_driver(spec)).value());
-      for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
-    }
-    for (const auto& route : config.drivers) {
-      auto& driver =
-          router.own(drivers::make_driver(route.driver, drivers::DriverOptions{route.base_topic, config.utc_offset}));
-      liveness.watch(driver, route.silence_after);
-      for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
-    }
+    build_router(config, router, liveness);
   }
 
   // --- start and stop ------------------------------------------------------

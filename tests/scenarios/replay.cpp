@@ -44,16 +44,7 @@ struct ScenarioReplay::Impl {
         liveness([this](const std::string& device) { return config.devices.contains(device); },
                  config.devices.size() + config.max_tracked_devices) {
     // As the gateway builds them: an installer's mappings first, then routes.
-    for (const auto& spec : config.mapped) {
-      auto& driver = router.own(std::move(drivers::make_mapped_json_driver(spec)).value());
-      for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
-    }
-    for (const auto& route : config.drivers) {
-      auto& driver =
-          router.own(drivers::make_driver(route.driver, drivers::DriverOptions{route.base_topic, config.utc_offset}));
-      liveness.watch(driver, route.silence_after);
-      for (auto& filter : driver.topic_filters()) router.add_route(std::move(filter), driver);
-    }
+    gateway::build_router(config, router, liveness);
     next_minute = clock.steady_now() + 60s;
   }
 
