@@ -20,6 +20,11 @@ void TomlReader::fail_here(const std::string& reason) const {
   throw ConfigError(position(file_, where) + ": " + reason);
 }
 
+void TomlReader::fail_at_key(const char* key, const std::string& reason) const {
+  if (const toml::node* node = table_.get(key)) fail_at(*node, key, reason);
+  fail_here(qualified(key) + ": " + reason);
+}
+
 const toml::node* TomlReader::take(const char* key) {
   seen_.insert(key);
   return table_.get(key);

@@ -9,9 +9,37 @@
 #include "eg/common/toml_reader.hpp"
 #include "eg/drivers/registry.hpp"
 #include "eg/proto/event_kind_words.hpp"
+#include "secret_file.hpp"
 
 namespace eg::gateway {
 namespace {
+
+// A secret named by `key` (a path, or "credential:<name>"): its content, or
+// an error at that line saying what is wrong with the file.
+std::string read_secret(TomlReader& in, const char* key, const std::string& file) {
+  std::string configured = in.optional_string(key, "");
+  if (configured.empty()) return "";
+  try {
+    return read_secret_file(resolve_secret_path(configured, file));
+  } catch (const SecretFileError& error) {
+    in.fail_at_key(key, error.what());
+  }
+}
+
+// The first word of a secret file: a trailing newline is not part of it.
+std::string first_word(const std::string& text) {
+  std::istringstream words(text);
+  std::string word;
+  words >> word;
+  return word;
+}
+
+void refuse_inline_secret(TomlReader& in, const char* key, const std::string& value, bool allowed, const char* instead) {
+  if (!value.empty() && !allowed)
+    in.fail_at_key(key, std::string("a secret does not belong in the main config: put it in a file of mode 0600 (or a "
+                                    "systemd credential) and name it with ") +
+                            instead + ", or set gateway.allow_inline_secrets = true on a test bench");
+}
 
 void read_tls(TomlReader& parent, TlsConfig& tls) {
   const toml::table* table = parent.optional_table("tls");
@@ -27,7 +55,7 @@ void read_tls(TomlReader& parent, TlsConfig& tls) {
     in.fail_here(parent.qualified("tls") + ": cert_file and key_file go together (mutual TLS)");
 }
 
-void read_broker(TomlReader& in, BrokerConfig& broker, const std::string& default_client_id) {
+void read_broker(TomlReader& in, BrokerConfig& broker, const std::string& default_client_id, bool inline_secrets) {
   broker.uri = in.required_string("uri");
   if (!broker.uri.starts_with("tcp://") && !broker.uri.starts_with("ssl://") && !broker.uri.starts_with("mqtt://") &&
       !broker.uri.starts_with("mqtts://"))
@@ -37,6 +65,11 @@ void read_broker(TomlReader& in, BrokerConfig& broker, const std::string& defaul
   broker.qos = static_cast<int>(in.optional_int("qos", 1, 0, 2));
   broker.username = in.optional_string("username", "");
   broker.password = in.optional_string("password", "");
+  refuse_inline_secret(in, "password", broker.password, inline_secrets, "password_file");
+  if (std::string from_file = first_word(read_secret(in, "password_file", in.file())); !from_file.empty()) {
+    if (!broker.password.empty()) in.fail_at_key("password_file", "give password or password_file, not both");
+    broker.password = from_file;
+  }
   broker.keep_alive_s = static_cast<int>(in.optional_int("keep_alive_s", 30, 5, 3600));
   read_tls(in, broker.tls);
 }
@@ -124,7 +157,7 @@ void read_family(const toml::table& table, const std::string& file, FamilyConfig
   in.reject_unknown_keys();
 }
 
-void read_operator(const toml::table& table, const std::string& file, OperatorConfig& op) {
+void read_operator(const toml::table& table, const std::string& file, OperatorConfig& op, bool inline_secrets) {
   TomlReader in(table, file, "operator");
   op.enabled = true;
   op.line_number = table.source().begin.line;
@@ -145,21 +178,15 @@ void read_operator(const toml::table& table, const std::string& file, OperatorCo
   }
   op.partition = static_cast<int>(in.optional_int("partition", 1, 0, 99));
   op.aes_key_hex = in.optional_string("aes_key", "");
-  // The key may live in its own file (mode 0600, or a systemd credential), so
+  // The key lives in its own file (mode 0600, or a systemd credential), so
   // the main config can be shared with installers without the secret.
-  std::string key_file = in.optional_string("aes_key_file", "");
+  refuse_inline_secret(in, "aes_key", op.aes_key_hex, inline_secrets, "aes_key_file");
   const char* key_field = "aes_key";
-  if (!key_file.empty()) {
+  if (table.get("aes_key_file") != nullptr) {
     if (!op.aes_key_hex.empty()) in.fail_here("operator: give aes_key or aes_key_file, not both");
-    if (key_file.front() != '/') {
-      auto slash = file.rfind('/');
-      if (slash != std::string::npos) key_file = file.substr(0, slash + 1) + key_file;
-    }
-    std::ifstream key_stream(key_file);
-    if (!key_stream) in.fail_at(*table.get("aes_key_file"), "aes_key_file", "cannot read '" + key_file + "'");
-    key_stream >> op.aes_key_hex;  // the first word: surrounding whitespace and newlines do not matter
     key_field = "aes_key_file";
-    if (op.aes_key_hex.empty()) in.fail_at(*table.get("aes_key_file"), "aes_key_file", "'" + key_file + "' is empty");
+    op.aes_key_hex = first_word(read_secret(in, "aes_key_file", file));
+    if (op.aes_key_hex.empty()) in.fail_at_key("aes_key_file", "the file is empty");
   }
   if (!op.aes_key_hex.empty() &&
       (!is_hex(op.aes_key_hex) ||
@@ -198,6 +225,29 @@ void read_operator(const toml::table& table, const std::string& file, OperatorCo
   in.reject_unknown_keys();
 }
 
+// [commands]: the keys commands are signed with, and the limits on them.
+void read_commands(const toml::table& table, const std::string& file, CommandsConfig& commands) {
+  TomlReader in(table, file, "commands");
+  commands.line = static_cast<int>(table.source().begin.line);
+  if (table.get("keys_file") != nullptr) {
+    std::string configured = in.optional_string("keys_file", "");
+    std::string text = read_secret(in, "keys_file", file);
+    try {
+      commands.keys_file = resolve_secret_path(configured, file);
+      commands.keys = proto::parse_command_keys(text, commands.keys_file);
+    } catch (const std::exception& error) {  // KeyFileError names the keys file's own line
+      in.fail_at_key("keys_file", error.what());
+    }
+    if (commands.keys.empty()) in.fail_at_key("keys_file", "'" + commands.keys_file + "' holds no key");
+  }
+  commands.window = std::chrono::seconds(in.optional_int("window_s", commands.window.count(), 5, 3600));
+  commands.resend_max_rows = static_cast<std::uint64_t>(
+      in.optional_int("resend_max_rows", static_cast<std::int64_t>(commands.resend_max_rows), 1, 100'000'000));
+  commands.resend_min_interval =
+      std::chrono::seconds(in.optional_int("resend_min_interval_s", commands.resend_min_interval.count(), 0, 86400));
+  in.reject_unknown_keys();
+}
+
 GatewayConfig build(const toml::table& root, const std::string& file) {
   GatewayConfig config;
   config.source_file = file;
@@ -214,6 +264,7 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
         in.fail_here("gateway.id and gateway.site become MQTT topic levels: no '/', '+' or '#'");
     config.database = in.optional_string("database", config.database);
     config.log_level = in.optional_string("log_level", config.log_level);
+    config.allow_inline_secrets = in.optional_bool("allow_inline_secrets", false);
     std::string offset = in.optional_string("utc_offset", "+08:00");
     int oh = 0, om = 0;
     if (offset.size() != 6 || (offset[0] != '+' && offset[0] != '-') || offset[3] != ':' ||
@@ -247,7 +298,7 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
   if (local == nullptr) top.fail_here("missing required table [local]");
   {
     TomlReader in(*local, file, "local");
-    read_broker(in, config.local, "eldercare-" + config.gateway_id + "-local");
+    read_broker(in, config.local, "eldercare-" + config.gateway_id + "-local", config.allow_inline_secrets);
     config.local.topics = in.optional_string_array("topics");
     config.local.max_packet_kb = static_cast<std::size_t>(in.optional_int("max_packet_kb", 256, 1, 256 * 1024));
     in.reject_unknown_keys();
@@ -257,7 +308,7 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
   if (upstream == nullptr) top.fail_here("missing required table [upstream]");
   {
     TomlReader in(*upstream, file, "upstream");
-    read_broker(in, config.upstream, "eldercare-" + config.gateway_id);
+    read_broker(in, config.upstream, "eldercare-" + config.gateway_id, config.allow_inline_secrets);
     config.upstream.topic_prefix = in.optional_string("topic_prefix", config.upstream.topic_prefix);
     config.upstream.max_inflight = static_cast<int>(in.optional_int("max_inflight", 64, 1, 65535));
     config.upstream.max_rate_per_s = in.optional_double("max_rate_per_s", config.upstream.max_rate_per_s);
@@ -336,8 +387,9 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     in.reject_unknown_keys();
   }
 
-  if (const toml::table* table = top.optional_table("operator")) read_operator(*table, file, config.operator_link);
+  if (const toml::table* table = top.optional_table("operator")) read_operator(*table, file, config.operator_link, config.allow_inline_secrets);
   if (const toml::table* table = top.optional_table("family")) read_family(*table, file, config.family);
+  if (const toml::table* table = top.optional_table("commands")) read_commands(*table, file, config.commands);
 
   top.reject_unknown_keys();
   return config;

@@ -1,4 +1,5 @@
 #include "family_webhook.hpp"
+#include "secret_file.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -274,13 +275,12 @@ class FamilyNotifier::Delivery : public std::enable_shared_from_this<Delivery> {
 namespace {
 
 std::string read_token(const FamilyWebhookConfig& hook, const std::string& source_file) {
-  std::ifstream in(hook.token_file);
-  if (!in)
-    throw ConfigError(source_file + ":" + std::to_string(hook.line) + ": family.webhook.token_file: cannot read " +
-                      hook.token_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string token = text.str();
+  std::string token;
+  try {
+    token = read_secret_file(resolve_secret_path(hook.token_file, source_file));
+  } catch (const SecretFileError& error) {
+    throw ConfigError(source_file + ":" + std::to_string(hook.line) + ": family.webhook.token_file: " + error.what());
+  }
   while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
   return token;
 }

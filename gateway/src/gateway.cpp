@@ -14,6 +14,7 @@
 #include <variant>
 
 #include "alerting.hpp"
+#include "command_authenticator.hpp"
 #include "commit_group.hpp"
 #include "eg/drivers/registry.hpp"
 #include "eg/drivers/router.hpp"
@@ -78,6 +79,7 @@ struct Gateway::Impl {
         liveness([this](const std::string& device) { return config.devices.contains(device); },
                  config.devices.size() + config.max_tracked_devices),
         bad_input_log(std::chrono::seconds(60)),
+        commands(config.commands.keys, {.window = config.commands.window}),
         pending_rules(std::move(rule_set)) {
     build_router(config, router, liveness);
   }
@@ -87,6 +89,12 @@ struct Gateway::Impl {
   void start(std::function<void()> ready) {
     on_ready = std::move(ready);
     started = clock.wall_now();
+    if (!commands.has_keys())
+      spdlog::warn(
+          "COMMANDS_DISABLED no [commands] keys_file: every acknowledgement, resolution and resend will be refused "
+          "(docs/security.md)");
+    else
+      spdlog::info("COMMAND_KEYS file=\"{}\" keys={}", config.commands.keys_file, config.commands.keys.size());
     upstream_down_since = clock.steady_now();
     store = open_store();
     group = std::make_unique<CommitGroup>(store->last_sequence(), kMaxHeld);
@@ -638,26 +646,50 @@ struct Gateway::Impl {
     metrics.set("held_dropped_total", group->held_dropped());
   }
 
-  // Downlink: acknowledgements and resolutions for the rule engine, a ping,
-  // a request to re-send. Bad commands are kept and counted like bad payloads.
+  // Downlink and console: acknowledgements, resolutions and away notices for
+  // the rule engine; a ping and a resend from the platform. Only a command
+  // the authenticator accepts is read; the rest are counted, logged with
+  // their reason and kept as dead letters, and change nothing.
   void handle_command(const InboundMessage& message, std::string_view channel) {
     metrics.add("commands_received_total");
-    eldercare::v1::Command command;
-    if (!command.ParseFromString(message.payload)) {
-      reject(message, "command",
-             drivers::DecodeError{drivers::DecodeError::Code::kMalformed, "not a protobuf eldercare.v1.Command"},
-             clock.wall_now());
-      return;
-    }
-    spdlog::info("COMMAND_RECEIVED id={} actor={} channel={} body={}", command.id(), command.actor(), channel,
-                 static_cast<int>(command.body_case()));
+    WallTime now = clock.wall_now();
+    auto verdict = commands.verify(message.payload, channel, now);
+    metrics.set("command_ids_remembered", commands.remembered());
+    if (!verdict.command) return refuse_command(message, channel, to_string(verdict.refusal), verdict.key_id, now);
+    const auto& command = *verdict.command;
+    metrics.add("commands_authenticated_total");
+    spdlog::info("COMMAND_RECEIVED id=\"{}\" key=\"{}\" actor=\"{}\" channel={} body={}", printable(command.id()),
+                 printable(verdict.key_id), printable(command.actor()), channel, static_cast<int>(command.body_case()));
     if (command.has_ping()) {
       if (upstream->connected()) publish_status();
     } else if (command.has_resend_from()) {
+      if (auto refused = resend_refusal(command.resend_from().from_sequence()); !refused.empty())
+        return refuse_command(message, channel, refused, verdict.key_id, now);
       resend_from(command.resend_from().from_sequence());
     } else if (alerting) {
       alerting->on_command(command, channel);
     }
+  }
+
+  void refuse_command(const InboundMessage& message, std::string_view channel, std::string_view reason,
+                      const std::string& key_id, WallTime now) {
+    metrics.add("commands_rejected_total{reason=\"" + std::string(reason) + "\"}");
+    if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now()))
+      spdlog::warn("COMMAND_REJECTED topic=\"{}\" channel={} reason={} key=\"{}\" bytes={} suppressed_since_last={}",
+                   printable(message.topic), channel, reason, printable(key_id), message.payload.size(), *suppressed);
+    if (store_writable)
+      write([&] { store->add_dead_letter({message.topic, message.payload, "command: " + std::string(reason), now}); });
+  }
+
+  // A resend replays stored rows upstream: it reaches back a bounded
+  // distance and comes at most once per interval. Empty: allowed.
+  std::string resend_refusal(std::uint64_t from) {
+    const std::uint64_t last = group->committed_sequence();
+    if (from > last + 1 || last + 1 - from > config.commands.resend_max_rows) return "resend_out_of_range";
+    SteadyTime now = clock.steady_now();
+    if (last_resend && now - *last_resend < config.commands.resend_min_interval) return "resend_rate_limited";
+    last_resend = now;
+    return {};
   }
 
   void resend_from(std::uint64_t from) {
@@ -907,6 +939,8 @@ struct Gateway::Impl {
   bool flush_immediate = false;  // the scheduled commit runs at the next loop turn
   bool stopping = false;
   RateLimitedLog bad_input_log;
+  CommandAuthenticator commands;
+  std::optional<SteadyTime> last_resend;  // resends are rate-limited
   UuidGenerator uuids;
   WallTime started;
   // Since when the uplink has been down (from start until first connected).

@@ -9,11 +9,16 @@
 #include <mqtt/async_client.h>
 #include <CLI/CLI.hpp>
 #include <chrono>
+#include <fstream>
+#include <iomanip>
 #include <iostream>
+#include <random>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
 #include "eg/common/tcp_nodelay.hpp"
+#include "eg/proto/signed_command.hpp"
 #include "eg/simulator/decoder.hpp"
 #include "eg/simulator/scenario.hpp"
 #include "eldercare/v1/alert.pb.h"
@@ -91,16 +96,49 @@ int watch(const std::string& broker, const std::string& filter, int count, doubl
   return (count == 0 || seen >= count) ? 0 : 1;
 }
 
-// Publishes a command, as a nurse's console or the platform would.
+// Who signs a command: a keys file in the gateway's format (docs/security.md)
+// and the id of the key in it to sign with.
+struct Signer {
+  std::string key_file;
+  std::string key_id;
+};
+
+// A command id nobody can guess or repeat: 128 random bits.
+std::string random_command_id() {
+  std::random_device random;
+  std::ostringstream id;
+  id << "sim-" << std::hex;
+  for (int i = 0; i < 4; ++i) id << std::setw(8) << std::setfill('0') << random();
+  return id.str();
+}
+
+// Publishes a command, signed, as a nurse's console or the platform would.
 int send_command(const std::string& broker, const std::string& topic, eldercare::v1::Command command,
-                 const std::string& actor, const std::string& channel, const std::string& said) {
-  command.set_id("sim-" + std::to_string(::getpid()));
+                 const std::string& actor, const std::string& channel, const Signer& signer, const std::string& said) {
+  std::ifstream file(signer.key_file, std::ios::binary);
+  if (!file) {
+    std::cerr << "eldercare-sim: cannot read key file '" << signer.key_file << "'\n";
+    return 2;
+  }
+  std::ostringstream text;
+  text << file.rdbuf();
+  const std::string key_id = signer.key_id.empty() ? actor : signer.key_id;
+  const eg::proto::CommandKey* key = nullptr;
+  auto keys = eg::proto::parse_command_keys(text.str(), signer.key_file);
+  for (const auto& candidate : keys)
+    if (candidate.id == key_id) key = &candidate;
+  if (key == nullptr) {
+    std::cerr << "eldercare-sim: no key '" << key_id << "' in " << signer.key_file << "\n";
+    return 2;
+  }
+  command.set_id(random_command_id());
+  *command.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
   command.set_actor(actor);
   command.set_channel(channel);
   auto client = connect(broker, "eldercare-cmd-" + std::to_string(::getpid()));
-  client->publish(mqtt::make_message(topic, command.SerializeAsString(), 1, false))->wait();
+  client->publish(mqtt::make_message(topic, eg::proto::sign_command(command, key->id, key->secret), 1, false))->wait();
   client->disconnect()->wait();
-  std::cerr << "sim: " << said << " as " << actor << " via " << channel << "\n";
+  std::cerr << "sim: " << said << " as " << actor << " via " << channel << ", signed with key " << key->id << "\n";
   return 0;
 }
 
@@ -142,11 +180,15 @@ int main(int argc, char** argv) {
 
   auto* ack_cmd = app.add_subcommand("ack", "Acknowledge an alert (protobuf Command), as a console would");
   std::string alert_id, actor = "nurse-demo", channel = "console", command_topic = "eldercare/local/command";
+  Signer signer;
   ack_cmd->add_option("alert_id", alert_id, "Alert id")->required();
   ack_cmd->add_option("-b,--broker", broker, "Broker URI")->capture_default_str();
   ack_cmd->add_option("-t,--topic", command_topic, "Command topic")->capture_default_str();
   ack_cmd->add_option("--actor", actor, "Who acknowledges")->capture_default_str();
   ack_cmd->add_option("--channel", channel, "Channel name")->capture_default_str();
+  ack_cmd->add_option("--key-file", signer.key_file, "Command keys file (\"<id> <staff|platform> <hex>\" lines)")
+      ->required();
+  ack_cmd->add_option("--key-id", signer.key_id, "Key to sign with (default: the actor's own)");
 
   auto* away_cmd = app.add_subcommand("away", "Mark a resident away until an expected return (protobuf Command)");
   std::string resident;
@@ -160,6 +202,8 @@ int main(int argc, char** argv) {
     command->add_option("-t,--topic", command_topic, "Command topic")->capture_default_str();
     command->add_option("--actor", actor, "Who says so")->capture_default_str();
     command->add_option("--channel", channel, "Channel name")->capture_default_str();
+    command->add_option("--key-file", signer.key_file, "Command keys file")->required();
+    command->add_option("--key-id", signer.key_id, "Key to sign with (default: the actor's own)");
   }
 
   app.add_subcommand("decode",
@@ -174,7 +218,7 @@ int main(int argc, char** argv) {
     eldercare::v1::Command command;
     if (ack_cmd->parsed()) {
       command.mutable_acknowledge()->set_alert_id(alert_id);
-      return send_command(broker, command_topic, command, actor, channel, "acknowledged " + alert_id);
+      return send_command(broker, command_topic, command, actor, channel, signer, "acknowledged " + alert_id);
     }
     if (away_cmd->parsed()) {
       auto back = std::chrono::system_clock::now() + std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -182,14 +226,17 @@ int main(int argc, char** argv) {
       command.mutable_set_away()->set_resident_id(resident);
       *command.mutable_set_away()->mutable_expected_return() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(
           std::chrono::duration_cast<std::chrono::nanoseconds>(back.time_since_epoch()).count());
-      return send_command(broker, command_topic, command, actor, channel, "marked " + resident + " away");
+      return send_command(broker, command_topic, command, actor, channel, signer, "marked " + resident + " away");
     }
     if (returned_cmd->parsed()) {
       command.mutable_returned()->set_resident_id(resident);
-      return send_command(broker, command_topic, command, actor, channel, "said " + resident + " is back");
+      return send_command(broker, command_topic, command, actor, channel, signer, "said " + resident + " is back");
     }
   } catch (const eg::simulator::ScenarioError& error) {
     std::cerr << error.what() << "\n";
+    return 2;
+  } catch (const eg::proto::KeyFileError& error) {
+    std::cerr << "eldercare-sim: " << error.what() << "\n";
     return 2;
   } catch (const mqtt::exception& error) {
     std::cerr << "eldercare-sim: MQTT error: " << error.what() << "\n";

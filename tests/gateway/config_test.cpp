@@ -1,4 +1,5 @@
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 
 #include "eg/dc09/frame.hpp"
@@ -21,6 +22,11 @@ uri = "tcp://127.0.0.1:1883"
 [upstream]
 uri = "ssl://platform.example:8883"
 )";
+
+// A test bench's config, where inline secrets are allowed: one line longer.
+std::string with_inline_secrets(std::string text) {
+  return text.insert(text.find("\n[local]"), "\nallow_inline_secrets = true");
+}
 
 std::string error_of(const std::string& text) {
   try {
@@ -47,7 +53,13 @@ TEST_CASE("config: a minimal file gets documented defaults", "[gateway][config]"
 }
 
 TEST_CASE("config: the shipped example is valid", "[gateway][config]") {
+  // Its command keys are a systemd credential, as the unit loads them.
+  eg::test::TempDir credentials;
+  credentials.secret_file("command-keys", "nurse-7 staff " + std::string(64, 'a') + "\n");
+  ::setenv("CREDENTIALS_DIRECTORY", credentials.path().c_str(), 1);
   auto config = eg::gateway::load_config(EG_SOURCE_DIR "/config/gateway.toml");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  CHECK(config.commands.keys.size() == 1);
   CHECK(config.devices.count("room301_radar") == 1);
   CHECK(config.devices.at("room301_radar").resident == "r-301-a");
 }
@@ -142,7 +154,7 @@ pointer = "/data/hr"
 }
 
 TEST_CASE("config: [operator] sets up the DC-09 link with documented defaults", "[gateway][config]") {
-  auto config = parse_config(kMinimal + R"(
+  auto config = parse_config(with_inline_secrets(kMinimal) + R"(
 [operator]
 account = "12AB"
 aes_key = "00112233445566778899AABBCCDDEEFF"
@@ -208,8 +220,8 @@ TEST_CASE("config: a broken [operator] is rejected with its position and reason"
   const std::string primary = "[operator.primary]\nhost = \"10.0.0.5\"\nport = 12000\n";
   CHECK(error_of(kMinimal + "[operator]\naccount = \"12G4\"\n" + primary) ==
         "gw.toml:11:11: operator.account: 3 to 16 hex digits (0-9, A-F), got \"12G4\"");
-  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key = \"0011\"\n" + primary) ==
-        "gw.toml:12:11: operator.aes_key: 32, 48 or 64 hex digits (AES-128, -192, -256)");
+  CHECK(error_of(with_inline_secrets(kMinimal) + "[operator]\naccount = \"1234\"\naes_key = \"0011\"\n" + primary) ==
+        "gw.toml:13:11: operator.aes_key: 32, 48 or 64 hex digits (AES-128, -192, -256)");
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\n") ==
         "gw.toml:10:1: operator: [operator.primary] is required (the alarm receiver's host and port)");
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\nreceiver = \"None\"\n" + primary) ==
@@ -241,8 +253,8 @@ TEST_CASE("config: a device's cancel actions are read", "[gateway][config]") {
 
 TEST_CASE("config: the operator's AES key can live in its own file", "[gateway][config]") {
   eg::test::TempDir dir;
-  std::ofstream(dir.file("dc09.key")) << "  00112233445566778899AABBCCDDEEFF\n";
-  std::ofstream(dir.file("bad.key")) << "0011\n";
+  dir.secret_file("dc09.key", "  00112233445566778899AABBCCDDEEFF\n");
+  dir.secret_file("bad.key", "0011\n");
   const std::string primary = "[operator.primary]\nhost = \"10.0.0.5\"\nport = 12000\n";
   auto config = parse_config(
       kMinimal + "[operator]\naccount = \"1234\"\naes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary,
@@ -253,9 +265,67 @@ TEST_CASE("config: the operator's AES key can live in its own file", "[gateway][
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key_file = \"" + dir.file("missing.key") + "\"\n" +
                  primary)
             .find("operator.aes_key_file: cannot read") != std::string::npos);
+  CHECK(error_of(with_inline_secrets(kMinimal) + "[operator]\naccount = \"1234\"\naes_key = "
+                 "\"00112233445566778899AABBCCDDEEFF\"\n" + "aes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary) ==
+        "gw.toml:11:1: operator: give aes_key or aes_key_file, not both");
+}
+
+TEST_CASE("config: secrets come from files only their owner can read, or systemd credentials", "[gateway][config]") {
+  eg::test::TempDir dir;
+  const std::string primary = "[operator.primary]\nhost = \"10.0.0.5\"\nport = 12000\n";
+  // Inline: refused unless the bench says so.
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key = \"00112233445566778899AABBCCDDEEFF\"\n" +
-                 "aes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary) ==
-        "gw.toml:10:1: operator: give aes_key or aes_key_file, not both");
+                 primary)
+            .starts_with("gw.toml:12:11: operator.aes_key: a secret does not belong in the main config"));
+  std::string with_password = kMinimal;
+  with_password.insert(with_password.find("\n[upstream]"), "\npassword = \"hunter2\"");
+  CHECK(error_of(with_password).starts_with("gw.toml:8:12: local.password: a secret does not belong"));
+  // A file anyone on the box can read is refused, naming the fix.
+  std::string open_file = dir.file("open.pass");
+  std::ofstream(open_file) << "hunter2\n";
+  std::filesystem::permissions(open_file, std::filesystem::perms(0644), std::filesystem::perm_options::replace);
+  std::string by_file = kMinimal;
+  by_file.insert(by_file.find("\n[upstream]"), "\npassword_file = \"" + open_file + "\"");
+  CHECK(error_of(by_file) == "gw.toml:8:17: local.password_file: '" + open_file +
+                                 "' is readable or writable by group or others (mode 0644); a secret must be mode "
+                                 "0600: chmod 600 '" + open_file + "'");
+  std::filesystem::permissions(open_file, std::filesystem::perms(0600), std::filesystem::perm_options::replace);
+  CHECK(parse_config(by_file, "gw.toml").local.password == "hunter2");
+  // credential:<name> is read from systemd's $CREDENTIALS_DIRECTORY.
+  dir.secret_file("upstream-password", "s3cret\n");
+  std::string by_credential = kMinimal + "password_file = \"credential:upstream-password\"\n";
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  CHECK(error_of(by_credential).find("$CREDENTIALS_DIRECTORY is not set") != std::string::npos);
+  ::setenv("CREDENTIALS_DIRECTORY", dir.path().c_str(), 1);
+  CHECK(parse_config(by_credential, "gw.toml").upstream.password == "s3cret");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+}
+
+TEST_CASE("config: [commands] reads the command keys and their limits", "[gateway][config][commands]") {
+  eg::test::TempDir dir;
+  const std::string secret(64, 'a');
+  dir.secret_file("keys", "# staff and platform\nnurse-7 staff " + secret + "\nplatform platform " + secret + "\n");
+  auto config = parse_config(kMinimal + "[commands]\nkeys_file = \"" + dir.file("keys") +
+                                 "\"\nwindow_s = 60\nresend_min_interval_s = 300\n",
+                             "gw.toml");
+  REQUIRE(config.commands.keys.size() == 2);
+  CHECK(config.commands.keys[0].id == "nurse-7");
+  CHECK(config.commands.keys[1].role == eg::proto::CommandKey::Role::kPlatform);
+  CHECK(config.commands.keys[1].secret == std::string(32, '\xaa'));
+  CHECK(config.commands.window == std::chrono::seconds(60));
+  CHECK(config.commands.resend_min_interval == std::chrono::seconds(300));
+  CHECK(parse_config(kMinimal, "gw.toml").commands.keys.empty());
+
+  dir.secret_file("short", "nurse-7 staff abcd\n");
+  CHECK(error_of(kMinimal + "[commands]\nkeys_file = \"" + dir.file("short") + "\"\n") ==
+        "gw.toml:11:13: commands.keys_file: " + dir.file("short") +
+            ":1: the secret of 'nurse-7' is shorter than 32 bytes (64 hex digits)");
+  dir.secret_file("role", "\n\nnurse-7 admin " + secret + "\n");
+  CHECK(error_of(kMinimal + "[commands]\nkeys_file = \"" + dir.file("role") + "\"\n")
+            .ends_with(dir.file("role") + ":3: role 'admin' is neither staff nor platform"));
+  dir.secret_file("empty", "# nobody yet\n");
+  CHECK(error_of(kMinimal + "[commands]\nkeys_file = \"" + dir.file("empty") + "\"\n")
+            .ends_with("holds no key"));
 }
 
 TEST_CASE("config: the bounds and commit keys have defaults, take values, and reject bad ones at their position",

@@ -77,10 +77,9 @@ TEST_CASE("family webhook: a 2xx after a 503 is delivery, on the second attempt,
           "[gateway][family]") {
   ScriptedServer server({503, 200});
   eg::test::TempDir dir;
-  std::ofstream(dir.file("token")) << "s3cret\n";
   eg::gateway::FamilyConfig config;
   config.webhooks.push_back(hook_to(server.port()));
-  config.webhooks[0].token_file = dir.file("token");
+  config.webhooks[0].token_file = dir.secret_file("token", "s3cret\n");
   auto result = deliver(config, sample_alert());
   REQUIRE(result.outcomes.size() == 1);
   CHECK(result.outcomes[0].delivered);

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "eldercare/v1/alert.pb.h"
+#include "command_signing.hpp"
 #include "eldercare/v1/command.pb.h"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
@@ -49,6 +50,7 @@ ladder = "fast"
   std::ofstream(dir.file("gateway.toml")) << "[gateway]\nid = \"gw-alert\"\nsite = \"lab\"\ndatabase = \""
                                           << dir.file("gw.db") << "\"\nrules = \"rules.toml\"\n\n[local]\nuri = \""
                                           << broker.uri() << "\"\n\n[upstream]\nuri = \"" << broker.uri()
+                                          << "\"\n\n[commands]\nkeys_file = \"" << eg::test::write_command_keys(dir)
                                           << "\"\n\n[[devices]]\nid = \"room301_radar\"\nresident = \"r-301\"\n"
                                              "room = \"301\"\n";
 }
@@ -130,13 +132,14 @@ TEST_CASE("a fall alert climbs its ladder on schedule across a restart and stops
   ack.set_id("ack-1");
   ack.set_actor("nurse-7");
   ack.mutable_acknowledge()->set_alert_id(raised.alert_id());
-  sensors.publish("eldercare/local/command", ack.SerializeAsString());
+  const std::string signed_ack = eg::test::signed_command(ack);
+  sensors.publish("eldercare/local/command", signed_ack);
   auto acknowledged = next_transition(platform);
   record(acknowledged);
   CHECK(acknowledged.to_state() == v1::ALERT_STATE_ACKNOWLEDGED);
   CHECK(acknowledged.actor() == "nurse-7");
   CHECK(acknowledged.channel() == "console");
-  sensors.publish("eldercare/local/command", ack.SerializeAsString());  // the same ack again: no effect
+  sensors.publish("eldercare/local/command", signed_ack);  // the same ack again: no effect
 
   // Step 3 would have been due 4 s after the raise: nothing more may come.
   CHECK_FALSE(platform.next(3s).has_value());

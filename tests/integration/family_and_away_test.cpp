@@ -9,6 +9,7 @@
 #include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
 #include "http_server.hpp"
+#include "command_signing.hpp"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
 #include "process.hpp"
@@ -51,7 +52,9 @@ ladder = "family-first"
       << broker.uri() << "\"\n\n[[family.webhook]]\nurl = \"http://127.0.0.1:" << webhook_port
       << "/notify\"\nresidents = [\"r-301\"]\nretry_delay_ms = 50\n\n"
          "[[devices]]\nid = \"room301_radar\"\nresident = \"r-301\"\nroom = \"301\"\n\n"
-         "[[devices]]\nid = \"room301_pir\"\nresident = \"r-301\"\nroom = \"301\"\n";
+         "[[devices]]\nid = \"room301_pir\"\nresident = \"r-301\"\nroom = \"301\"\n\n"
+         "[commands]\nkeys_file = \""
+      << eg::test::write_command_keys(dir) << "\"\n";
 }
 
 bool log_has(eg::test::ChildProcess& process, const std::string& text) {
@@ -128,7 +131,7 @@ TEST_CASE(
   *away.mutable_set_away()->mutable_expected_return() = TimeUtil::MillisecondsToTimestamp(
       std::chrono::duration_cast<std::chrono::milliseconds>((std::chrono::system_clock::now() + 2s).time_since_epoch())
           .count());
-  console.publish("eldercare/local/command", away.SerializeAsString());
+  console.publish("eldercare/local/command", eg::test::signed_command(away));
   REQUIRE(eg::test::wait_until([&] { return log_has(gateway, "RESIDENT_AWAY resident=\"r-301\""); }));
 
   auto overdue = next_of(platform, "overdue-return", v1::ALERT_STATE_RAISED);
@@ -142,7 +145,7 @@ TEST_CASE(
   // A return in the past is refused, with the reason in the log.
   away.set_id("away-2");
   *away.mutable_set_away()->mutable_expected_return() = TimeUtil::SecondsToTimestamp(1);
-  console.publish("eldercare/local/command", away.SerializeAsString());
+  console.publish("eldercare/local/command", eg::test::signed_command(away));
   REQUIRE(eg::test::wait_until([&] {
     return log_has(gateway,
                    "AWAY_REJECTED resident=\"r-301\" actor=nurse-7 channel=console reason=\"expected_return is not in "

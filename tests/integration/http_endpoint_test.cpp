@@ -2,14 +2,11 @@
 // Prometheus metrics, health, and what it says to anything else.
 #include <utility>  // before Asio: Boost 1.74 Asio under C++20 needs it
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "http_get.hpp"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
 #include "process.hpp"
@@ -21,21 +18,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// One raw HTTP/1.1 exchange: the whole response, read until the server closes.
-std::string http_exchange(std::uint16_t port, const std::string& request) {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::socket socket(io);
-  socket.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-  boost::asio::write(socket, boost::asio::buffer(request));
-  std::string response;
-  boost::system::error_code ec;
-  boost::asio::read(socket, boost::asio::dynamic_buffer(response), ec);  // until EOF
-  return response;
-}
+using eg::test::http_exchange;
 
-std::string get(std::uint16_t port, const std::string& path) {
-  return http_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
-}
+std::string get(std::uint16_t port, const std::string& path) { return eg::test::http_get(port, path); }
 
 std::string body_of(const std::string& response) {
   auto at = response.find("\r\n\r\n");

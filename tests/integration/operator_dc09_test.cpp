@@ -13,6 +13,7 @@
 
 #include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
+#include "command_signing.hpp"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
 #include "process.hpp"
@@ -74,7 +75,8 @@ ladder = "local"
          << "\"\nrules = \"rules.toml\"\n\n[local]\nuri = \"" << broker.uri() << "\"\n\n[upstream]\nuri = \""
          << broker.uri() << "\"\n\n[operator]\naccount = \"1234\"\npartition = 1\nack_timeout_ms = 1500\n"
          << "attempts_per_path = 2\nretry_delay_ms = 200\nretry_pause_s = 2\n";
-  if (!receivers.key_hex.empty()) config << "aes_key = \"" << receivers.key_hex << "\"\n";
+  if (!receivers.key_hex.empty())
+    config << "aes_key_file = \"" << dir.secret_file("dc09.key", receivers.key_hex) << "\"\n";
   config << extra_operator;
   config << "[operator.primary]\nhost = \"127.0.0.1\"\nport = " << receivers.primary_port << "\ntransport = \""
          << receivers.primary_transport << "\"\n";
@@ -84,6 +86,7 @@ ladder = "local"
   for (int i = 1; i <= devices; ++i)
     config << "\n[[devices]]\nid = \"radar" << i << "\"\nresident = \"r-" << i << "\"\nroom = \"" << 300 + i << "\"\n";
   config << extra_devices;
+  config << "\n[commands]\nkeys_file = \"" << eg::test::write_command_keys(dir) << "\"\n";
 }
 
 bool log_has(eg::test::ChildProcess& process, const std::string& text) {
@@ -203,7 +206,7 @@ TEST_CASE("a fall raised by the rule engine reaches a real DC-09 receiver as Con
   resolve.set_id("resolve-1");
   resolve.set_actor("nurse-7");
   resolve.mutable_resolve()->set_alert_id(confirmed.alert_id());
-  sensors.publish("eldercare/local/command", resolve.SerializeAsString());
+  sensors.publish("eldercare/local/command", eg::test::signed_command(resolve));
   REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 2; }));
   REQUIRE(receiver.wait_for(reported(2), 10s));
   messages = accepted(receiver);
@@ -479,7 +482,7 @@ TEST_CASE("in SIA DCS format the fall reaches the real receiver as MA and its re
   resolve.set_id("resolve-1");
   resolve.set_actor("nurse-7");
   resolve.mutable_resolve()->set_alert_id(platform.deliveries(v1::DELIVERY_CONFIRMED)[0].alert_id());
-  sensors.publish("eldercare/local/command", resolve.SerializeAsString());
+  sensors.publish("eldercare/local/command", eg::test::signed_command(resolve));
   REQUIRE(platform.wait_for([](auto& seen) { return count_of(seen, v1::DELIVERY_CONFIRMED) == 2; }));
   REQUIRE(receiver.wait_for(reported(2), 10s));
   auto messages = accepted(receiver);

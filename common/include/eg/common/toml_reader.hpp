@@ -42,6 +42,8 @@ class TomlReader {
 
   [[noreturn]] void fail_at(const toml::node& node, const std::string& key, const std::string& reason) const;
   [[noreturn]] void fail_here(const std::string& reason) const;
+  // At `key`'s value when the table has it, else at the table.
+  [[noreturn]] void fail_at_key(const char* key, const std::string& reason) const;
   const std::string& file() const { return file_; }
   std::string qualified(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
 

@@ -13,6 +13,7 @@
 
 #include "eg/common/toml_reader.hpp"
 #include "eg/drivers/mapped_json.hpp"
+#include "eg/proto/signed_command.hpp"
 
 namespace eg::gateway {
 
@@ -31,7 +32,7 @@ struct BrokerConfig {
   std::string client_id;  // fixed, so the broker keeps our persistent session
   int qos = 1;
   std::string username;
-  std::string password;
+  std::string password;  // from password_file (or inline, with allow_inline_secrets)
   int keep_alive_s = 30;
   TlsConfig tls;
 };
@@ -157,6 +158,20 @@ struct OperatorConfig {
   int line_number = 0;  // where [operator] was, for later messages
 };
 
+// [commands]: who may acknowledge, resolve, mark a resident away or ask for a
+// resend. Commands are SignedCommand messages checked against these keys;
+// with no keys every command is refused (and the gateway says so at start).
+struct CommandsConfig {
+  std::string keys_file;  // resolved path ("credential:<name>" -> $CREDENTIALS_DIRECTORY/<name>)
+  std::vector<proto::CommandKey> keys;
+  std::chrono::seconds window{120};  // a command's time within this of ours, either way
+  // A resend (platform only) reaches back at most this many sequence
+  // numbers, and comes at most once per interval: each replays rows upstream.
+  std::uint64_t resend_max_rows = 100'000;
+  std::chrono::seconds resend_min_interval{60};
+  int line = 0;
+};
+
 struct GatewayConfig {
   std::string source_file;
   std::string gateway_id;  // unique per edge box; part of every upstream topic
@@ -176,6 +191,10 @@ struct GatewayConfig {
   EscalationConfig escalation;
   OperatorConfig operator_link;
   FamilyConfig family;
+  CommandsConfig commands;
+  // Passwords and keys written inline in this file (password, aes_key) are
+  // refused unless this is set: the main config is shared with installers.
+  bool allow_inline_secrets = false;
   std::uint16_t http_port = 0;  // metrics/health endpoint on 127.0.0.1; 0: off
   int status_interval_s = 60;   // how often GatewayStatus is refreshed upstream
   // Store bounds. Over the cap, routine readings are dropped oldest first;
