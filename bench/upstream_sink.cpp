@@ -48,6 +48,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include <google/protobuf/util/time_util.h>
+
+#include "eg/proto/signed_command.hpp"
 #include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
 #include "eldercare/v1/sensor_event.pb.h"
@@ -69,6 +72,7 @@ std::int64_t wall_us() {
 
 struct Options {
   std::string uri, format = "protobuf", report = "/dev/stdout", ready_file, resolve_topic;
+  std::string key_file;  // command keys: resolutions are signed with its platform key
   std::vector<std::string> filters;
   double deadline_s = 0, window_s = 0;
   std::uint64_t expect = 0, expect_sequences = 0, warmup_devices = 0;
@@ -86,7 +90,14 @@ Percentiles percentiles_ms(std::vector<std::int64_t> us) {
 
 class Sink {
  public:
-  explicit Sink(const Options& options) : o_(options), sequence_seen_(options.expect_sequences + 1, false) {}
+  explicit Sink(const Options& options) : o_(options), sequence_seen_(options.expect_sequences + 1, false) {
+    if (o_.resolve_topic.empty()) return;
+    std::ifstream file(o_.key_file);
+    std::string text((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    for (auto& key : eg::proto::parse_command_keys(text, o_.key_file))
+      if (key.role == eg::proto::CommandKey::Role::kPlatform) platform_key_ = key;
+    if (platform_key_.id.empty()) throw std::runtime_error("--resolve-topic needs --key-file with a platform key");
+  }
 
   // Paho's thread.
   void arrived(const std::string& topic, const std::string& payload, mqtt::async_client& client) {
@@ -232,13 +243,15 @@ class Sink {
     command.set_id("bench-sink-" + std::to_string(++resolves_sent_));
     command.set_actor("bench-sink");
     command.set_channel("platform");
+    *command.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
     command.mutable_resolve()->set_alert_id(alert_id);
     command.mutable_resolve()->set_note("scale benchmark: resolved on sight");
-    client.publish(
-        mqtt::make_message(o_.resolve_topic, command.SerializeAsString(), 1, false));  // never waited on here
+    client.publish(mqtt::make_message(o_.resolve_topic, eg::proto::sign_command(command, platform_key_.id, platform_key_.secret), 1,
+                                      false));  // never waited on here
   }
 
   const Options& o_;
+  eg::proto::CommandKey platform_key_;  // from --key-file, when resolving
   std::mutex mu_;
   std::uint64_t arrivals_ = 0, bytes_ = 0, events_ = 0, alerts_ = 0, undecodable_ = 0, timed_ = 0;
   std::int64_t first_arrival_ = 0, last_arrival_ = 0, first_sent_ = 0, last_timed_ = 0;
@@ -274,6 +287,8 @@ bool parse(int argc, char** argv, Options& o) {
       o.ready_file = value;
     else if (arg == "--resolve-topic")
       o.resolve_topic = value;
+    else if (arg == "--key-file")
+      o.key_file = value;
     else if (arg == "--deadline")
       o.deadline_s = std::stod(value);
     else if (arg == "--window")

@@ -282,6 +282,8 @@ void Alerting::publish_engine_metrics() {
   metrics_.set("alerts_refused_total", engine_.counters().alerts_refused);
   metrics_.set("self_test_events_total", engine_.counters().self_test_events);
   metrics_.set("stale_alarm_states_ignored_total", engine_.counters().stale_states_after_resolve);
+  metrics_.set("clears_from_other_devices_total", engine_.counters().clears_from_other_devices);
+  metrics_.set("cancels_from_other_devices_total", engine_.counters().cancels_from_other_devices);
 }
 
 void Alerting::deliver(const rules::Delivery& delivery) {

@@ -337,6 +337,13 @@ Output Engine::on_event(const v1::SensorEvent& event, WallTime now) {
           }
           if (condition || existing != trackers_.end()) value = std::to_string(v);
         }
+        if (!condition && !clearable_by(key, existing, event.device_id())) {
+          // Only the device that raised an alarm may say it is over: a
+          // second detector of the same resident (or a compromised plug
+          // claiming to be one) reporting "clear" does not end a gas alarm.
+          ++counters_.clears_from_other_devices;
+          break;
+        }
         if (!condition && existing == trackers_.end()) {
           // Nothing going on for this subject, as before: no state to keep.
           if (rule.auto_resolve && active_.contains(key)) clear(key, now, out);
@@ -645,26 +652,34 @@ Output Engine::resolve(const std::string& alert_id, const std::string& actor, co
   return out;
 }
 
+bool Engine::clearable_by(const Key& key, std::map<Key, Tracker>::const_iterator tracker,
+                          const std::string& device) const {
+  if (tracker != trackers_.end() && tracker->second.condition) return tracker->second.device == device;
+  auto alert = active_.find(key);
+  return alert == active_.end() || alert->second.alert.device_id() == device;
+}
+
 Output Engine::device_cancel(const v1::SensorEvent& event, std::chrono::seconds window, WallTime now) {
   Output out;
   const std::string actor = "device:" + event.device_id();
   const WallTime wall_now = wall(now);
   for (std::size_t i = 0; i < rules_.rules.size(); ++i) {
-    const Rule& rule = rules_.rules[i];
     for (const std::string* subject : {&event.resident_id(), &event.device_id()}) {
       if (subject->empty()) continue;
       auto it = active_.find(Key{i, *subject});
       if (it == active_.end()) continue;
       const v1::Alert& alert = it->second.alert;
-      const bool mine = event.resident_id().empty() ? alert.device_id() == event.device_id()
-                                                    : alert.resident_id() == event.resident_id();
-      if (!mine) continue;
-      const bool its_call = alert.device_id() == event.device_id() || rule.watch.kind == v1::EVENT_KIND_SOS_CALL;
+      // Only the device that raised an alert may cancel it: another device,
+      // even the same resident's, could be a compromised one.
+      if (alert.device_id() != event.device_id()) {
+        ++counters_.cancels_from_other_devices;
+        continue;
+      }
       const WallTime raised{std::chrono::duration_cast<WallTime::duration>(
           std::chrono::nanoseconds(google::protobuf::util::TimeUtil::TimestampToNanoseconds(alert.raised_time())))};
       const bool in_window = window.count() > 0 && wall_now >= raised && wall_now - raised <= window;
       Output step;
-      if (its_call && in_window)
+      if (in_window)
         step = resolve(alert.id(), actor, "device", now,
                        "cancelled by the resident within " + std::to_string(window.count()) + " s");
       else if (alert.state() != v1::ALERT_STATE_ACKNOWLEDGED)

@@ -28,10 +28,26 @@
 
 namespace {
 
+// Who we are to a broker that wants users (config/mosquitto): a user name, and
+// the password in a file of its own (never on the command line, where `ps`
+// shows it).
+struct Credentials {
+  std::string username;
+  std::string password_file;
+};
+Credentials credentials;
+
 std::unique_ptr<mqtt::async_client> connect(const std::string& uri, const std::string& client_id) {
   auto client = std::make_unique<mqtt::async_client>(uri, client_id, mqtt::create_options(MQTTVERSION_3_1_1));
   mqtt::connect_options options;
   options.set_clean_session(true);
+  if (!credentials.username.empty()) options.set_user_name(credentials.username);
+  if (!credentials.password_file.empty()) {
+    std::ifstream file(credentials.password_file);
+    std::string password;
+    if (!(file >> password)) throw std::runtime_error("cannot read a password from " + credentials.password_file);
+    options.set_password(password);
+  }
   options.set_connect_timeout(5);
   client->connect(options)->wait();
   eg::set_nodelay_on_tcp_sockets();
@@ -206,6 +222,11 @@ int main(int argc, char** argv) {
     command->add_option("--key-id", signer.key_id, "Key to sign with (default: the actor's own)");
   }
 
+  for (auto* command : {run, watch_cmd, ack_cmd, away_cmd, returned_cmd}) {
+    command->add_option("-u,--username", credentials.username, "Broker user name");
+    command->add_option("--password-file", credentials.password_file, "File holding the broker password");
+  }
+
   app.add_subcommand("decode",
                      "Decode JSON lines {\"publisher\"?, \"topic\", \"payload\"} from stdin: one "
                      "{\"events\":[...]} or {\"error\":...} line out per line in");
@@ -240,6 +261,9 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const mqtt::exception& error) {
     std::cerr << "eldercare-sim: MQTT error: " << error.what() << "\n";
+    return 1;
+  } catch (const std::runtime_error& error) {
+    std::cerr << "eldercare-sim: " << error.what() << "\n";
     return 1;
   }
   return 0;

@@ -56,10 +56,13 @@ TEST_CASE("config: the shipped example is valid", "[gateway][config]") {
   // Its command keys are a systemd credential, as the unit loads them.
   eg::test::TempDir credentials;
   credentials.secret_file("command-keys", "nurse-7 staff " + std::string(64, 'a') + "\n");
+  credentials.secret_file("broker-password", "s3cret\n");
   ::setenv("CREDENTIALS_DIRECTORY", credentials.path().c_str(), 1);
   auto config = eg::gateway::load_config(EG_SOURCE_DIR "/config/gateway.toml");
   ::unsetenv("CREDENTIALS_DIRECTORY");
   CHECK(config.commands.keys.size() == 1);
+  CHECK(config.local.username == "eldercare-gateway");
+  CHECK(config.local.password == "s3cret");
   CHECK(config.devices.count("room301_radar") == 1);
   CHECK(config.devices.at("room301_radar").resident == "r-301-a");
 }

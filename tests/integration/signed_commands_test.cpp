@@ -24,8 +24,10 @@ namespace {
 
 constexpr const char* kCommandTopic = "eldercare/local/command";
 
+// The shipped broker config with its users; the gateway logs in as its own.
 struct Lab {
-  eg::test::MosquittoBroker broker;
+  eg::test::MosquittoBroker broker{eg::test::ShippedBrokerConfig{
+      EG_SOURCE_DIR "/config/mosquitto", {"eldercare-gateway", "zigbee2mqtt", "console", "platform-bridge"}}};
   eg::test::TempDir dir;
   std::uint16_t http_port = eg::test::free_port_tcp_and_udp();
 
@@ -49,10 +51,19 @@ ladder = "slow"
     std::ofstream(dir.file("gateway.toml"))
         << "[gateway]\nid = \"gw-cmd\"\nsite = \"lab\"\ndatabase = \"" << dir.file("gw.db")
         << "\"\nrules = \"rules.toml\"\nhttp_port = " << http_port << "\n\n[local]\nuri = \"" << broker.uri()
-        << "\"\n\n[upstream]\nuri = \"" << broker.uri() << "\"\n\n[commands]\nkeys_file = \""
+        << "\"\n" << login() << "\n[upstream]\nuri = \"" << broker.uri() << "\"\n" << login()
+        << "\n[commands]\nkeys_file = \""
         << eg::test::write_command_keys(dir)
         << "\"\nresend_min_interval_s = 3600\n\n[[devices]]\nid = \"room301_radar\"\nresident = \"r-301\"\n"
            "room = \"301\"\n";
+  }
+
+  std::string login() const {
+    return "username = \"eldercare-gateway\"\npassword_file = \"" + broker.password_file("eldercare-gateway") + "\"\n";
+  }
+
+  eg::test::TestMqttClient client(const std::string& user) {
+    return eg::test::TestMqttClient(broker.uri(), user + "-test", {user, broker.password(user)});
   }
 
   // The gateway's counter, 0 while it has none.
@@ -90,14 +101,15 @@ TEST_CASE("over a real broker, unsigned, forged, replayed and stale acknowledgem
           "is applied once",
           "[integration][commands][security]") {
   Lab lab;
-  eg::test::TestMqttClient platform(lab.broker.uri(), "platform");
+  auto platform = lab.client("platform-bridge");
   platform.subscribe("eldercare/v1/lab/gw-cmd/alert");
-  eg::test::TestMqttClient lan(lab.broker.uri(), "someone-on-the-lan");
+  auto lan = lab.client("console");  // someone at the console, or with its password, but no key
+  auto sensors = lab.client("zigbee2mqtt");
   eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", lab.dir.file("gateway.toml")}, lab.dir.file("gateway.log"));
   REQUIRE(eg::test::wait_until([&] { return gateway.output().find("GATEWAY_READY") != std::string::npos; }, 20s));
   INFO(gateway.output());
 
-  lan.publish("zigbee2mqtt/room301_radar", R"({"fall_down_status":"fall"})");
+  sensors.publish("zigbee2mqtt/room301_radar", R"({"fall_down_status":"fall"})");
   auto raised = next_transition(platform);
   REQUIRE(raised.to_state() == v1::ALERT_STATE_RAISED);
   auto escalating = next_transition(platform);  // step 1, the room's alarm
@@ -152,26 +164,26 @@ TEST_CASE("over a real broker, unsigned, forged, replayed and stale acknowledgem
 
 TEST_CASE("over a real broker, the platform's resend is limited in range and rate", "[integration][commands][security]") {
   Lab lab;
-  eg::test::TestMqttClient platform(lab.broker.uri(), "platform");
+  auto platform = lab.client("platform-bridge");
   platform.subscribe("eldercare/v1/lab/gw-cmd/event");
   eg::test::ChildProcess gateway({EG_GATEWAYD, "-c", lab.dir.file("gateway.toml")}, lab.dir.file("gateway.log"));
   REQUIRE(eg::test::wait_until([&] { return gateway.output().find("GATEWAY_READY") != std::string::npos; }, 20s));
   INFO(gateway.output());
-  eg::test::TestMqttClient sensors(lab.broker.uri(), "sensors");
+  auto sensors = lab.client("zigbee2mqtt");
   sensors.publish("zigbee2mqtt/room301_radar", R"({"presence":true})");
   REQUIRE(platform.next(10s).has_value());
 
   const std::string downlink = "eldercare/v1/lab/gw-cmd/command";
   v1::Command resend;
   resend.mutable_resend_from()->set_from_sequence(1'000'000);  // beyond anything stored
-  sensors.publish(downlink, eg::test::signed_command(resend, "platform"));
+  platform.publish(downlink, eg::test::signed_command(resend, "platform"));
   CHECK(lab.refused("resend_out_of_range"));
   resend.mutable_resend_from()->set_from_sequence(1);
-  sensors.publish(downlink, eg::test::signed_command(resend, "platform"));
+  platform.publish(downlink, eg::test::signed_command(resend, "platform"));
   REQUIRE(eg::test::wait_until([&] { return gateway.output().find("RESEND from=1") != std::string::npos; }, 10s));
   auto again = platform.next(10s);  // the stored event, sent again
   REQUIRE(again.has_value());
-  sensors.publish(downlink, eg::test::signed_command(resend, "platform"));
+  platform.publish(downlink, eg::test::signed_command(resend, "platform"));
   CHECK(lab.refused("resend_rate_limited"));
   CHECK(gateway.stop() == 0);
 }

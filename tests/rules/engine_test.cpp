@@ -1613,3 +1613,29 @@ TEST_CASE("away: staff mark her returned; without an away rule, away is refused"
   Engine without = engine_for(kFallRule);
   CHECK_FALSE(without.set_away("ann", kT0 + 2h, kT0));
 }
+
+TEST_CASE("only the device that raised an alarm can clear it; another device of the same resident cannot",
+          "[rules][security]") {
+  Engine engine = engine_for(kFallRule);
+  engine.on_event(fall("ev-1", kDetected, "ann", "radar-bedroom"), kT0);
+  REQUIRE(engine.active_alerts().size() == 1);
+  // The bathroom radar (or a compromised device claiming to be hers) sees nobody fallen.
+  CHECK(engine.on_event(fall("ev-2", kNone, "ann", "radar-bathroom"), kT0 + 5s).empty());
+  CHECK(engine.active_alerts().size() == 1);
+  CHECK(engine.counters().clears_from_other_devices == 1);
+  // The radar that saw the fall says she is up: over.
+  CHECK(describe(engine.on_event(fall("ev-3", kNone, "ann", "radar-bedroom"), kT0 + 10s)) ==
+        Lines{"escalating>resolved (condition cleared)"});
+}
+
+TEST_CASE("a resident's cancel counts only on the alert its own device raised", "[rules][security]") {
+  Engine engine = engine_for(kFallRule);
+  engine.on_event(fall("ev-1", kDetected, "ann", "radar-bedroom"), kT0);
+  auto cancel = event(v1::EVENT_KIND_SOS_CALL, "ev-2", "ann", "pendant-ann");
+  CHECK(engine.device_cancel(cancel, 120s, kT0 + 5s).empty());  // not the radar: neither resolves nor acknowledges
+  CHECK(engine.active_alerts().at(0).state() != v1::ALERT_STATE_ACKNOWLEDGED);
+  CHECK(engine.counters().cancels_from_other_devices == 1);
+  auto from_radar = event(v1::EVENT_KIND_FALL, "ev-3", "ann", "radar-bedroom");
+  CHECK(describe(engine.device_cancel(from_radar, 120s, kT0 + 6s)) ==
+        Lines{"escalating>resolved (cancelled by the resident within 120 s)"});
+}

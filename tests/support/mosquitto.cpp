@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 
 #include "wait.hpp"
@@ -57,6 +58,51 @@ MosquittoBroker::MosquittoBroker(BrokerTls tls) : persistent_(false), tls_(tls) 
   throw std::runtime_error("mosquitto (TLS) did not start: " + log());
 }
 
+MosquittoBroker::MosquittoBroker(ShippedBrokerConfig shipped) : persistent_(true), shipped_(std::move(shipped)) {
+  std::random_device random;
+  password_salt_ = std::to_string(random()) + std::to_string(random());
+  const std::string passwords = dir_.file("passwords");
+  for (std::size_t i = 0; i < shipped_.users.size(); ++i) {
+    const auto& user = shipped_.users[i];
+    std::vector<std::string> args{"mosquitto_passwd", "-b", passwords, user, password(user)};
+    if (i == 0) args.insert(args.begin() + 1, "-c");
+    auto result = run_command(args, std::chrono::seconds(30));
+    if (result.exit_code != 0) throw std::runtime_error("mosquitto_passwd failed: " + result.output);
+    dir_.secret_file(user + ".password", password(user) + "\n");
+  }
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port_ = free_port();
+    if (try_start()) return;
+  }
+  throw std::runtime_error("mosquitto (shipped config) did not start: " + log());
+}
+
+std::string MosquittoBroker::password_file(const std::string& user) const { return dir_.file(user + ".password"); }
+
+// config/mosquitto/mosquitto.conf as shipped, but for its paths and the
+// listener: the private directory, a free loopback port, logs to stderr.
+void MosquittoBroker::write_shipped_config() {
+  std::ifstream shipped(shipped_.config_dir + "/mosquitto.conf");
+  if (!shipped) throw std::runtime_error("cannot read " + shipped_.config_dir + "/mosquitto.conf");
+  std::ofstream config(dir_.file("mosquitto.conf"));
+  std::string line;
+  while (std::getline(shipped, line)) {
+    auto starts = [&](const char* key) { return line.rfind(key, 0) == 0; };
+    if (starts("password_file "))
+      line = "password_file " + dir_.file("passwords");
+    else if (starts("acl_file "))
+      line = "acl_file " + shipped_.config_dir + "/acl";
+    else if (starts("listener "))
+      line = "listener " + std::to_string(port_) + " 127.0.0.1";
+    else if (starts("persistence_location "))
+      line = "persistence_location " + dir_.path() + "/";
+    else if (starts("log_dest "))
+      line = "log_dest stderr";
+    config << line << "\n";
+  }
+  if (::geteuid() == 0) config << "user root\n";
+}
+
 TestPki::TestPki(const TempDir& dir) {
   auto openssl = [](std::vector<std::string> args) {
     args.insert(args.begin(), "openssl");
@@ -105,6 +151,7 @@ MosquittoBroker::~MosquittoBroker() {
 }
 
 void MosquittoBroker::write_config() {
+  if (!shipped_.config_dir.empty()) return write_shipped_config();
   std::ofstream config(dir_.file("mosquitto.conf"));
   config << "listener " << port_ << " 127.0.0.1\n";
   if (tls_.pki != nullptr) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "process.hpp"
 #include "temp_dir.hpp"
@@ -23,6 +24,14 @@ struct BrokerTls {
   bool require_client_certificate = false;
 };
 
+// The broker configuration we ship (config/mosquitto: no anonymous access,
+// per-user ACLs), on a free loopback port, with these users, each given a
+// random password.
+struct ShippedBrokerConfig {
+  std::string config_dir;  // the repository's config/mosquitto
+  std::vector<std::string> users;
+};
+
 class MosquittoBroker {
  public:
   // `persistent`: keep sessions and queued messages across restart().
@@ -32,6 +41,7 @@ class MosquittoBroker {
   // A TLS listener on port() (ssl_uri()) plus a plain one on plain_port()
   // (uri()) for test clients; both share topics.
   explicit MosquittoBroker(BrokerTls tls);
+  explicit MosquittoBroker(ShippedBrokerConfig shipped);
   ~MosquittoBroker();
 
   int port() const { return port_; }
@@ -41,9 +51,13 @@ class MosquittoBroker {
   // Starts again on the same port (after stop()).
   void start();
   std::string log() const;
+  // With a shipped config: a user's password, and a file (mode 0600) holding it.
+  std::string password(const std::string& user) const { return user + "-" + password_salt_; }
+  std::string password_file(const std::string& user) const;
 
  private:
   void write_config();
+  void write_shipped_config();
   bool try_start();
 
   TempDir dir_;
@@ -52,6 +66,8 @@ class MosquittoBroker {
   BrokerTls tls_;
   int port_ = 0;
   int plain_port_ = 0;
+  ShippedBrokerConfig shipped_;
+  std::string password_salt_;
   std::unique_ptr<ChildProcess> process_;
 };
 

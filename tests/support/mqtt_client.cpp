@@ -9,6 +9,19 @@ TestMqttClient::TestMqttClient(const std::string& uri, const std::string& client
   mqtt::connect_options options;
   options.set_clean_session(!persistent);
   if (persistent) options.set_automatic_reconnect(std::chrono::milliseconds(100), std::chrono::seconds(1));
+  connect(std::move(options));
+}
+
+TestMqttClient::TestMqttClient(const std::string& uri, const std::string& client_id, const User& user)
+    : client_(std::make_unique<mqtt::async_client>(uri, client_id, mqtt::create_options(MQTTVERSION_3_1_1))) {
+  mqtt::connect_options options;
+  options.set_clean_session(true);
+  options.set_user_name(user.name);
+  options.set_password(user.password);
+  connect(std::move(options));
+}
+
+void TestMqttClient::connect(mqtt::connect_options options) {
   options.set_connect_timeout(5);
   client_->start_consuming();
   client_->connect(options)->wait();

@@ -22,6 +22,11 @@ class TestMqttClient {
   // reconnection, like a platform consumer that must not miss messages while
   // the broker restarts.
   TestMqttClient(const std::string& uri, const std::string& client_id, bool persistent = false);
+  // As a broker user (config/mosquitto's ACLs apply to it).
+  struct User {
+    std::string name, password;
+  };
+  TestMqttClient(const std::string& uri, const std::string& client_id, const User& user);
   ~TestMqttClient();
 
   void publish(const std::string& topic, const std::string& payload, int qos = 1, bool retain = false);
@@ -30,6 +35,7 @@ class TestMqttClient {
   std::optional<ReceivedMessage> next(std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
+  void connect(mqtt::connect_options options);
   std::unique_ptr<mqtt::async_client> client_;
 };
 

@@ -75,6 +75,8 @@ struct EngineCounters {
   // Events that raised nothing because of what they are (issue 12 #14).
   std::uint64_t self_test_events = 0;            // a detector's test, a sensor's warm-up
   std::uint64_t stale_states_after_resolve = 0;  // retained or replayed alarm states staff had resolved
+  std::uint64_t clears_from_other_devices = 0;   // an "all clear" for an alarm another device raised
+  std::uint64_t cancels_from_other_devices = 0;  // a cancel for an alert another device raised
 };
 
 class Engine {
@@ -226,6 +228,9 @@ class Engine {
   // Resident -> parameters per rule index, with that resident's overrides.
   std::unordered_map<std::string, std::vector<Parameters>> resident_parameters_;
   std::map<Key, Tracker> trackers_;
+  // Whether `device` may end the condition (or alert) of `key`: only the one
+  // that raised it.
+  bool clearable_by(const Key& key, std::map<Key, Tracker>::const_iterator tracker, const std::string& device) const;
   std::list<Key> recency_;  // least recently touched tracker first
   std::map<Key, ActiveAlert> active_;
   std::unordered_map<std::string, Key> alert_keys_;  // alert id -> key
