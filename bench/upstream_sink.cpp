@@ -246,7 +246,8 @@ class Sink {
     *command.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
     command.mutable_resolve()->set_alert_id(alert_id);
     command.mutable_resolve()->set_note("scale benchmark: resolved on sight");
-    client.publish(mqtt::make_message(o_.resolve_topic, eg::proto::sign_command(command, platform_key_.id, platform_key_.secret), 1,
+    client.publish(mqtt::make_message(o_.resolve_topic,
+                                      eg::proto::sign_command(command, platform_key_.id, platform_key_.secret), 1,
                                       false));  // never waited on here
   }
 

@@ -17,7 +17,9 @@ WallTime to_wall(const google::protobuf::Timestamp& time) {
       std::chrono::nanoseconds(google::protobuf::util::TimeUtil::TimestampToNanoseconds(time)))};
 }
 
-bool platform_only(const v1::Command& command) { return command.has_resend_from() || command.has_ping(); }
+bool platform_only(const v1::Command& command) {
+  return command.has_resend_from() || command.has_ping();
+}
 
 }  // namespace
 

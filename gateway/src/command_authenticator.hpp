@@ -47,8 +47,8 @@ class CommandAuthenticator {
 
   struct Verdict {
     std::optional<eldercare::v1::Command> command;  // set when accepted
-    Refusal refusal = Refusal::kMalformed;           // why not, otherwise
-    std::string key_id;                              // who signed (claimed, when refused)
+    Refusal refusal = Refusal::kMalformed;          // why not, otherwise
+    std::string key_id;                             // who signed (claimed, when refused)
   };
 
   CommandAuthenticator(std::vector<proto::CommandKey> keys, Options options);

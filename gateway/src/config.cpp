@@ -34,7 +34,8 @@ std::string first_word(const std::string& text) {
   return word;
 }
 
-void refuse_inline_secret(TomlReader& in, const char* key, const std::string& value, bool allowed, const char* instead) {
+void refuse_inline_secret(TomlReader& in, const char* key, const std::string& value, bool allowed,
+                          const char* instead) {
   if (!value.empty() && !allowed)
     in.fail_at_key(key, std::string("a secret does not belong in the main config: put it in a file of mode 0600 (or a "
                                     "systemd credential) and name it with ") +
@@ -387,7 +388,8 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     in.reject_unknown_keys();
   }
 
-  if (const toml::table* table = top.optional_table("operator")) read_operator(*table, file, config.operator_link, config.allow_inline_secrets);
+  if (const toml::table* table = top.optional_table("operator"))
+    read_operator(*table, file, config.operator_link, config.allow_inline_secrets);
   if (const toml::table* table = top.optional_table("family")) read_family(*table, file, config.family);
   if (const toml::table* table = top.optional_table("commands")) read_commands(*table, file, config.commands);
 

@@ -34,8 +34,7 @@ std::string resolve_secret_path(std::string_view configured, const std::string& 
 
 std::string read_secret_file(const std::string& path) {
   struct stat info {};
-  if (::stat(path.c_str(), &info) != 0)
-    throw SecretFileError("cannot read '" + path + "': " + std::strerror(errno));
+  if (::stat(path.c_str(), &info) != 0) throw SecretFileError("cannot read '" + path + "': " + std::strerror(errno));
   if (!S_ISREG(info.st_mode)) throw SecretFileError("'" + path + "' is not a regular file");
   if ((info.st_mode & 077) != 0) {
     char mode[8];

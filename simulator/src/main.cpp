@@ -12,9 +12,9 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "eg/common/tcp_nodelay.hpp"

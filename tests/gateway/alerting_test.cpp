@@ -189,9 +189,10 @@ TEST_CASE("alerting: after a reboot into a clock far in the past, deadlines wait
   CHECK(seconds_of(after.transitions.back().time()) == seconds_of(rebooted.wall_now()));
 }
 
-TEST_CASE("alerting: the resident's cancel soon after the call resolves it; a late one only acknowledges; another "
-          "device's alarm it leaves alone",
-          "[gateway][alerting][cancel]") {
+TEST_CASE(
+    "alerting: the resident's cancel soon after the call resolves it; a late one only acknowledges; another "
+    "device's alarm it leaves alone",
+    "[gateway][alerting][cancel]") {
   eg::ManualClock clock;
   Harness h(clock);
   h.alerting->start({}, std::nullopt);

@@ -1,7 +1,7 @@
 #include "command_authenticator.hpp"
 
-#include <catch2/catch.hpp>
 #include <google/protobuf/util/time_util.h>
+#include <catch2/catch.hpp>
 
 #include "command_signing.hpp"
 
@@ -24,8 +24,8 @@ v1::Command acknowledgement(const std::string& id, eg::WallTime sent = kNow, con
   v1::Command command;
   command.set_id(id);
   command.set_actor(actor);
-  *command.mutable_time() =
-      TimeUtil::MillisecondsToTimestamp(std::chrono::duration_cast<std::chrono::milliseconds>(sent.time_since_epoch()).count());
+  *command.mutable_time() = TimeUtil::MillisecondsToTimestamp(
+      std::chrono::duration_cast<std::chrono::milliseconds>(sent.time_since_epoch()).count());
   command.mutable_acknowledge()->set_alert_id("alert-1");
   return command;
 }
@@ -102,7 +102,8 @@ TEST_CASE("commands: time, identity and permission are checked inside the signat
 TEST_CASE("commands: ids are remembered for the window, and a full memory refuses rather than forgets",
           "[gateway][commands]") {
   auto auth = authenticator(3);
-  for (int i = 0; i < 3; ++i) REQUIRE(auth.verify(eg::test::signed_command(acknowledgement("n-" + std::to_string(i))), "console", kNow).command);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(auth.verify(eg::test::signed_command(acknowledgement("n-" + std::to_string(i))), "console", kNow).command);
   CHECK(refusal_of(auth, eg::test::signed_command(acknowledgement("n-3"))) == Refusal::kBusy);
   // Past the window the old ids are forgotten: their commands are stale by now anyway.
   const auto later = kNow + 121s;

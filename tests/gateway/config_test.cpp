@@ -268,8 +268,10 @@ TEST_CASE("config: the operator's AES key can live in its own file", "[gateway][
   CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key_file = \"" + dir.file("missing.key") + "\"\n" +
                  primary)
             .find("operator.aes_key_file: cannot read") != std::string::npos);
-  CHECK(error_of(with_inline_secrets(kMinimal) + "[operator]\naccount = \"1234\"\naes_key = "
-                 "\"00112233445566778899AABBCCDDEEFF\"\n" + "aes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary) ==
+  CHECK(error_of(with_inline_secrets(kMinimal) +
+                 "[operator]\naccount = \"1234\"\naes_key = "
+                 "\"00112233445566778899AABBCCDDEEFF\"\n" +
+                 "aes_key_file = \"" + dir.file("dc09.key") + "\"\n" + primary) ==
         "gw.toml:11:1: operator: give aes_key or aes_key_file, not both");
 }
 
@@ -277,9 +279,9 @@ TEST_CASE("config: secrets come from files only their owner can read, or systemd
   eg::test::TempDir dir;
   const std::string primary = "[operator.primary]\nhost = \"10.0.0.5\"\nport = 12000\n";
   // Inline: refused unless the bench says so.
-  CHECK(error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key = \"00112233445566778899AABBCCDDEEFF\"\n" +
-                 primary)
-            .starts_with("gw.toml:12:11: operator.aes_key: a secret does not belong in the main config"));
+  CHECK(
+      error_of(kMinimal + "[operator]\naccount = \"1234\"\naes_key = \"00112233445566778899AABBCCDDEEFF\"\n" + primary)
+          .starts_with("gw.toml:12:11: operator.aes_key: a secret does not belong in the main config"));
   std::string with_password = kMinimal;
   with_password.insert(with_password.find("\n[upstream]"), "\npassword = \"hunter2\"");
   CHECK(error_of(with_password).starts_with("gw.toml:8:12: local.password: a secret does not belong"));
@@ -291,7 +293,8 @@ TEST_CASE("config: secrets come from files only their owner can read, or systemd
   by_file.insert(by_file.find("\n[upstream]"), "\npassword_file = \"" + open_file + "\"");
   CHECK(error_of(by_file) == "gw.toml:8:17: local.password_file: '" + open_file +
                                  "' is readable or writable by group or others (mode 0644); a secret must be mode "
-                                 "0600: chmod 600 '" + open_file + "'");
+                                 "0600: chmod 600 '" +
+                                 open_file + "'");
   std::filesystem::permissions(open_file, std::filesystem::perms(0600), std::filesystem::perm_options::replace);
   CHECK(parse_config(by_file, "gw.toml").local.password == "hunter2");
   // credential:<name> is read from systemd's $CREDENTIALS_DIRECTORY.
@@ -308,9 +311,9 @@ TEST_CASE("config: [commands] reads the command keys and their limits", "[gatewa
   eg::test::TempDir dir;
   const std::string secret(64, 'a');
   dir.secret_file("keys", "# staff and platform\nnurse-7 staff " + secret + "\nplatform platform " + secret + "\n");
-  auto config = parse_config(kMinimal + "[commands]\nkeys_file = \"" + dir.file("keys") +
-                                 "\"\nwindow_s = 60\nresend_min_interval_s = 300\n",
-                             "gw.toml");
+  auto config = parse_config(
+      kMinimal + "[commands]\nkeys_file = \"" + dir.file("keys") + "\"\nwindow_s = 60\nresend_min_interval_s = 300\n",
+      "gw.toml");
   REQUIRE(config.commands.keys.size() == 2);
   CHECK(config.commands.keys[0].id == "nurse-7");
   CHECK(config.commands.keys[1].role == eg::proto::CommandKey::Role::kPlatform);
@@ -327,8 +330,7 @@ TEST_CASE("config: [commands] reads the command keys and their limits", "[gatewa
   CHECK(error_of(kMinimal + "[commands]\nkeys_file = \"" + dir.file("role") + "\"\n")
             .ends_with(dir.file("role") + ":3: role 'admin' is neither staff nor platform"));
   dir.secret_file("empty", "# nobody yet\n");
-  CHECK(error_of(kMinimal + "[commands]\nkeys_file = \"" + dir.file("empty") + "\"\n")
-            .ends_with("holds no key"));
+  CHECK(error_of(kMinimal + "[commands]\nkeys_file = \"" + dir.file("empty") + "\"\n").ends_with("holds no key"));
 }
 
 TEST_CASE("config: the bounds and commit keys have defaults, take values, and reject bad ones at their position",

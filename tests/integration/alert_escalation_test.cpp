@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "eldercare/v1/alert.pb.h"
 #include "command_signing.hpp"
+#include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
@@ -47,12 +47,12 @@ severity = "high"
 auto_resolve = false
 ladder = "fast"
 )";
-  std::ofstream(dir.file("gateway.toml")) << "[gateway]\nid = \"gw-alert\"\nsite = \"lab\"\ndatabase = \""
-                                          << dir.file("gw.db") << "\"\nrules = \"rules.toml\"\n\n[local]\nuri = \""
-                                          << broker.uri() << "\"\n\n[upstream]\nuri = \"" << broker.uri()
-                                          << "\"\n\n[commands]\nkeys_file = \"" << eg::test::write_command_keys(dir)
-                                          << "\"\n\n[[devices]]\nid = \"room301_radar\"\nresident = \"r-301\"\n"
-                                             "room = \"301\"\n";
+  std::ofstream(dir.file("gateway.toml"))
+      << "[gateway]\nid = \"gw-alert\"\nsite = \"lab\"\ndatabase = \"" << dir.file("gw.db")
+      << "\"\nrules = \"rules.toml\"\n\n[local]\nuri = \"" << broker.uri() << "\"\n\n[upstream]\nuri = \""
+      << broker.uri() << "\"\n\n[commands]\nkeys_file = \"" << eg::test::write_command_keys(dir)
+      << "\"\n\n[[devices]]\nid = \"room301_radar\"\nresident = \"r-301\"\n"
+         "room = \"301\"\n";
 }
 
 v1::AlertTransition next_transition(eg::test::TestMqttClient& platform) {

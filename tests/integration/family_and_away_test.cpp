@@ -6,10 +6,10 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "command_signing.hpp"
 #include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
 #include "http_server.hpp"
-#include "command_signing.hpp"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
 #include "process.hpp"

@@ -20,7 +20,9 @@ namespace {
 
 using eg::test::http_exchange;
 
-std::string get(std::uint16_t port, const std::string& path) { return eg::test::http_get(port, path); }
+std::string get(std::uint16_t port, const std::string& path) {
+  return eg::test::http_get(port, path);
+}
 
 std::string body_of(const std::string& response) {
   auto at = response.find("\r\n\r\n");

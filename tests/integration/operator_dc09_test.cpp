@@ -11,9 +11,9 @@
 #include <regex>
 #include <set>
 
+#include "command_signing.hpp"
 #include "eldercare/v1/alert.pb.h"
 #include "eldercare/v1/command.pb.h"
-#include "command_signing.hpp"
 #include "mosquitto.hpp"
 #include "mqtt_client.hpp"
 #include "process.hpp"

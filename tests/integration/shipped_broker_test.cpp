@@ -11,8 +11,9 @@ using eg::test::TestMqttClient;
 namespace {
 
 eg::test::MosquittoBroker shipped_broker() {
-  return eg::test::MosquittoBroker(eg::test::ShippedBrokerConfig{
-      EG_SOURCE_DIR "/config/mosquitto", {"eldercare-gateway", "zigbee2mqtt", "plug-301", "console", "platform-bridge"}});
+  return eg::test::MosquittoBroker(
+      eg::test::ShippedBrokerConfig{EG_SOURCE_DIR "/config/mosquitto",
+                                    {"eldercare-gateway", "zigbee2mqtt", "plug-301", "console", "platform-bridge"}});
 }
 
 TestMqttClient::User user(const eg::test::MosquittoBroker& broker, const std::string& name) {
@@ -49,9 +50,9 @@ TEST_CASE("with the shipped broker config a sensor cannot publish a command, an 
 
   plug.publish("eldercare/local/command", "forged acknowledgement");
   plug.publish("eldercare/local/alarm", R"({"alert_id":"fake"})");
-  plug.publish("tele/plug-302/SENSOR", R"({"ENERGY":{"Power":0}})");  // speaking for another plug
+  plug.publish("tele/plug-302/SENSOR", R"({"ENERGY":{"Power":0}})");            // speaking for another plug
   plug.publish("zigbee2mqtt/room301_radar", R"({"fall_down_status":"none"})");  // clearing a fall
-  plug.publish("tele/plug-301/SENSOR", R"({"ENERGY":{"Power":3}})");  // its own reading: allowed
+  plug.publish("tele/plug-301/SENSOR", R"({"ENERGY":{"Power":3}})");            // its own reading: allowed
   CHECK(topics_received(gateway) == std::vector<std::string>{"tele/plug-301/SENSOR"});
   CHECK(topics_received(console, 200ms).empty());
 

@@ -50,10 +50,9 @@ ladder = "slow"
 )";
     std::ofstream(dir.file("gateway.toml"))
         << "[gateway]\nid = \"gw-cmd\"\nsite = \"lab\"\ndatabase = \"" << dir.file("gw.db")
-        << "\"\nrules = \"rules.toml\"\nhttp_port = " << http_port << "\n\n[local]\nuri = \"" << broker.uri()
-        << "\"\n" << login() << "\n[upstream]\nuri = \"" << broker.uri() << "\"\n" << login()
-        << "\n[commands]\nkeys_file = \""
-        << eg::test::write_command_keys(dir)
+        << "\"\nrules = \"rules.toml\"\nhttp_port = " << http_port << "\n\n[local]\nuri = \"" << broker.uri() << "\"\n"
+        << login() << "\n[upstream]\nuri = \"" << broker.uri() << "\"\n"
+        << login() << "\n[commands]\nkeys_file = \"" << eg::test::write_command_keys(dir)
         << "\"\nresend_min_interval_s = 3600\n\n[[devices]]\nid = \"room301_radar\"\nresident = \"r-301\"\n"
            "room = \"301\"\n";
   }
@@ -97,9 +96,10 @@ v1::Command acknowledgement(const std::string& alert_id, const std::string& acto
 
 }  // namespace
 
-TEST_CASE("over a real broker, unsigned, forged, replayed and stale acknowledgements are refused and a signed one "
-          "is applied once",
-          "[integration][commands][security]") {
+TEST_CASE(
+    "over a real broker, unsigned, forged, replayed and stale acknowledgements are refused and a signed one "
+    "is applied once",
+    "[integration][commands][security]") {
   Lab lab;
   auto platform = lab.client("platform-bridge");
   platform.subscribe("eldercare/v1/lab/gw-cmd/alert");
@@ -144,7 +144,7 @@ TEST_CASE("over a real broker, unsigned, forged, replayed and stale acknowledgem
   CHECK(lab.refused("not_permitted"));
   CHECK(lab.metric("commands_rejected_total{reason=\"malformed\"}") +
             lab.metric("commands_rejected_total{reason=\"unsigned\"}") ==
-        1);  // the bare Command
+        1);                                       // the bare Command
   CHECK_FALSE(platform.next(300ms).has_value());  // none of them changed the alert
 
   // nurse-7's own signed acknowledgement, then the same bytes replayed.
@@ -162,7 +162,8 @@ TEST_CASE("over a real broker, unsigned, forged, replayed and stale acknowledgem
   CHECK(gateway.stop() == 0);
 }
 
-TEST_CASE("over a real broker, the platform's resend is limited in range and rate", "[integration][commands][security]") {
+TEST_CASE("over a real broker, the platform's resend is limited in range and rate",
+          "[integration][commands][security]") {
   Lab lab;
   auto platform = lab.client("platform-bridge");
   platform.subscribe("eldercare/v1/lab/gw-cmd/event");

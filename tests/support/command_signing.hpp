@@ -29,7 +29,8 @@ inline std::string write_command_keys(const TempDir& dir) {
 
 inline std::string raw_key(const std::string& hex) {
   std::string out;
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+    out.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
   return out;
 }
 
@@ -38,8 +39,7 @@ inline std::string raw_key(const std::string& hex) {
 inline std::string signed_command(eldercare::v1::Command command, const std::string& key_id = "nurse-7") {
   static std::atomic<int> next_id{0};
   if (command.id().empty()) command.set_id("test-command-" + std::to_string(++next_id));
-  if (!command.has_time())
-    *command.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
+  if (!command.has_time()) *command.mutable_time() = google::protobuf::util::TimeUtil::GetCurrentTime();
   return eg::proto::sign_command(command, key_id, raw_key(key_id == "platform" ? kPlatformKeyHex : kNurseKeyHex));
 }
 

@@ -77,7 +77,9 @@ MosquittoBroker::MosquittoBroker(ShippedBrokerConfig shipped) : persistent_(true
   throw std::runtime_error("mosquitto (shipped config) did not start: " + log());
 }
 
-std::string MosquittoBroker::password_file(const std::string& user) const { return dir_.file(user + ".password"); }
+std::string MosquittoBroker::password_file(const std::string& user) const {
+  return dir_.file(user + ".password");
+}
 
 // config/mosquitto/mosquitto.conf as shipped, but for its paths and the
 // listener: the private directory, a free loopback port, logs to stderr.
