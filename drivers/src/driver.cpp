@@ -14,6 +14,8 @@ std::string_view to_string(DecodeError::Code code) {
       return "too_large";
     case DecodeError::Code::kUnsupported:
       return "unsupported";
+    case DecodeError::Code::kReservedId:
+      return "reserved_id";
   }
   return "unknown";
 }

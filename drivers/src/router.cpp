@@ -39,10 +39,15 @@ Driver& Router::own(std::unique_ptr<Driver> driver) {
   return *drivers_.back();
 }
 
-Driver* Router::find(std::string_view topic) const {
+const Router::Route* Router::find_route(std::string_view topic) const {
   for (const auto& route : routes_)
-    if (topic_matches(route.filter, topic)) return route.driver;
+    if (topic_matches(route.filter, topic)) return &route;
   return nullptr;
+}
+
+Driver* Router::find(std::string_view topic) const {
+  const Route* route = find_route(topic);
+  return route == nullptr ? nullptr : route->driver;
 }
 
 DecodeResult Router::decode(const Message& message) const {
@@ -52,7 +57,13 @@ DecodeResult Router::decode(const Message& message) const {
                                                          std::to_string(kMaxPayloadBytes)};
   Driver* driver = find(message.topic);
   if (driver == nullptr) return DecodeError{DecodeError::Code::kUnsupported, "no driver routes this topic"};
-  return driver->decode(message);
+  auto result = driver->decode(message);
+  if (!result) return result;
+  for (const auto& event : result.value())
+    if (event.device_id().starts_with(kReservedIdPrefix))
+      return DecodeError{DecodeError::Code::kReservedId,
+                         "device id '" + event.device_id().substr(0, 64) + "' is in the gateway's own namespace"};
+  return result;
 }
 
 std::vector<std::string> Router::filters() const {

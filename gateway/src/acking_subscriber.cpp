@@ -10,6 +10,8 @@
 #include <deque>
 #include <random>
 
+#include "random_seed.hpp"
+
 namespace eg::gateway {
 
 namespace asio = boost::asio;
@@ -62,7 +64,7 @@ struct AckingSubscriber::Impl : std::enable_shared_from_this<Impl> {
         ping_timer(io_context),
         handshake_timer(io_context),
         resolver(io_context),
-        jitter(std::random_device{}()) {}
+        jitter(kernel_seeded_engine()) {}
 
   void connect() {
     if (stopped) return;

@@ -1,5 +1,7 @@
 #include "alerting.hpp"
 
+#include "eg/common/log_text.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <google/protobuf/util/time_util.h>
@@ -173,8 +175,8 @@ void Alerting::reannounce_local() {
     for (std::size_t i = 0; i < reached; ++i) {
       const auto& target = ladder->second.steps[i].target;
       if ((target != "local_alarm" && target != "nurse_station") || !told.insert(target).second) continue;
-      spdlog::info("ALERT_REANNOUNCED alert={} target={} reason=\"still unacknowledged after a restart\"", alert.id(),
-                   target);
+      spdlog::info("ALERT_REANNOUNCED alert={} target={} reason=\"still unacknowledged after a restart\"",
+                   log_quoted(alert.id()), target);
       deliver({target, static_cast<std::uint32_t>(i + 1), alert});
     }
   }
@@ -214,8 +216,8 @@ void Alerting::on_command(const v1::Command& command, std::string_view arrived_o
     set_away(command.set_away(), actor, channel);
     return;
   } else if (command.has_returned()) {
-    spdlog::info("RESIDENT_RETURNED resident=\"{}\" actor={} channel={}", command.returned().resident_id(), actor,
-                 channel);
+    spdlog::info("RESIDENT_RETURNED resident={} actor={} channel={}", log_quoted(command.returned().resident_id()),
+                 log_quoted(actor), log_quoted(channel));
     output = engine_.returned(command.returned().resident_id(), engine_time());
     metrics_.add("residents_returned_total");
   } else {
@@ -247,13 +249,14 @@ void Alerting::set_away(const v1::SetAway& away, const std::string& actor, const
     problem = "the rule pack has no away rule to keep it";
   if (!problem.empty()) {
     metrics_.add("commands_rejected_total{reason=\"away\"}");
-    spdlog::warn("AWAY_REJECTED resident=\"{}\" actor={} channel={} reason=\"{}\"", away.resident_id(), actor, channel,
-                 problem);
+    spdlog::warn("AWAY_REJECTED resident={} actor={} channel={} reason={}", log_quoted(away.resident_id()),
+                 log_quoted(actor), log_quoted(channel), log_quoted(problem));
     return;
   }
   metrics_.add("residents_set_away_total");
-  spdlog::info("RESIDENT_AWAY resident=\"{}\" expected_return_in_s={} actor={} channel={}", away.resident_id(),
-               std::chrono::duration_cast<std::chrono::seconds>(expected - wall_now).count(), actor, channel);
+  spdlog::info("RESIDENT_AWAY resident={} expected_return_in_s={} actor={} channel={}", log_quoted(away.resident_id()),
+               std::chrono::duration_cast<std::chrono::seconds>(expected - wall_now).count(), log_quoted(actor),
+               log_quoted(channel));
   schedule_wakeup();
 }
 
@@ -261,10 +264,11 @@ void Alerting::apply(rules::Output output) {
   if (output.empty()) return;
   for (auto& transition : output.transitions) {
     metrics_.add("alert_transitions_total");
-    spdlog::info("ALERT_TRANSITION alert={} rule={} {}->{} step={} target={} actor={} channel={} reason=\"{}\"",
-                 transition.alert_id(), transition.alert().rule_id(), v1::AlertState_Name(transition.from_state()),
-                 v1::AlertState_Name(transition.to_state()), transition.escalation_step(),
-                 transition.escalation_target(), transition.actor(), transition.channel(), transition.reason());
+    spdlog::info("ALERT_TRANSITION alert={} rule={} {}->{} step={} target={} actor={} channel={} reason={}",
+                 log_quoted(transition.alert_id()), transition.alert().rule_id(),
+                 v1::AlertState_Name(transition.from_state()), v1::AlertState_Name(transition.to_state()),
+                 transition.escalation_step(), transition.escalation_target(), log_quoted(transition.actor()),
+                 log_quoted(transition.channel()), log_quoted(transition.reason()));
     if (operator_) follow_up_operator(transition);
     hooks_.emit_transition(std::move(transition));
   }
@@ -361,8 +365,8 @@ void Alerting::on_family_outcome(const v1::Alert& sent, std::uint32_t step, cons
   t.set_delivery_detail("POST " + outcome.url + " -> " + outcome.detail +
                         " attempts=" + std::to_string(outcome.attempts));
   spdlog::log(outcome.delivered ? spdlog::level::info : spdlog::level::err,
-              "ALERT_DELIVERY alert={} rule={} target=family delivery={} detail=\"{}\"", alert.id(), alert.rule_id(),
-              v1::Delivery_Name(t.delivery()), t.delivery_detail());
+              "ALERT_DELIVERY alert={} rule={} target=family delivery={} detail={}", log_quoted(alert.id()),
+              alert.rule_id(), v1::Delivery_Name(t.delivery()), log_quoted(t.delivery_detail()));
   metrics_.add("alert_transitions_total");
   hooks_.emit_transition(std::move(t));
   if (!outcome.delivered && alert.state() != v1::ALERT_STATE_ACKNOWLEDGED && alert.state() != v1::ALERT_STATE_RESOLVED)
@@ -379,8 +383,8 @@ void Alerting::report_undeliverable(const rules::Delivery& delivery) {
                         ? "the family's notification service did not take it"
                         : missing_channel(delivery.target, config_);
   metrics_.add("escalation_undeliverable_total{target=\"" + delivery.target + "\"}");
-  spdlog::error("ESCALATION_UNDELIVERABLE alert={} rule={} target={} step={} reason=\"{}\"", alert.id(),
-                alert.rule_id(), delivery.target, delivery.step, why);
+  spdlog::error("ESCALATION_UNDELIVERABLE alert={} rule={} target={} step={} reason={}", log_quoted(alert.id()),
+                alert.rule_id(), delivery.target, delivery.step, log_quoted(why));
   if (config_.escalation.maintenance_topic.empty()) return;
   nlohmann::json notice = {{"alert_id", alert.id()},
                            {"rule", alert.rule_id()},
@@ -398,9 +402,9 @@ void Alerting::on_device_cancel(const v1::SensorEvent& event) {
   const auto resolved = static_cast<std::size_t>(
       std::count_if(output.transitions.begin(), output.transitions.end(),
                     [](const v1::AlertTransition& t) { return t.to_state() == v1::ALERT_STATE_RESOLVED; }));
-  spdlog::info("DEVICE_CANCEL device=\"{}\" resident=\"{}\" action=\"{}\" transitions={} resolved={}",
-               event.device_id(), event.resident_id(), event.sos().vendor_action(), output.transitions.size(),
-               resolved);
+  spdlog::info("DEVICE_CANCEL device={} resident={} action={} transitions={} resolved={}",
+               log_quoted(event.device_id()), log_quoted(event.resident_id()), log_quoted(event.sos().vendor_action()),
+               output.transitions.size(), resolved);
   metrics_.add(output.empty() ? "device_cancels_without_effect_total" : "device_cancels_applied_total");
   if (resolved > 0) metrics_.add("device_cancels_resolved_total", resolved);
   apply(std::move(output));
@@ -455,8 +459,8 @@ void Alerting::on_operator_outcome(const OperatorLink::Sent& sent, const dc09::L
       break;
   }
   t.set_delivery_detail(detail);
-  spdlog::info("ALERT_DELIVERY alert={} rule={} target=operator delivery={} reason=\"{}\" {}", alert.id(),
-               alert.rule_id(), v1::Delivery_Name(t.delivery()), t.reason(), detail);
+  spdlog::info("ALERT_DELIVERY alert={} rule={} target=operator delivery={} reason={} {}", log_quoted(alert.id()),
+               alert.rule_id(), v1::Delivery_Name(t.delivery()), log_quoted(t.reason()), detail);
   metrics_.add("alert_transitions_total");
   hooks_.emit_transition(std::move(t));
   // An alarm the operator cannot get: the people on site must know now, not

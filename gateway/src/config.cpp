@@ -75,6 +75,31 @@ void read_broker(TomlReader& in, BrokerConfig& broker, const std::string& defaul
   read_tls(in, broker.tls);
 }
 
+// A name a [[devices]] entry may pin: a built-in driver or a [[mapped]] one.
+bool is_driver_name(const GatewayConfig& config, std::string_view name) {
+  for (const auto& known : drivers::known_drivers())
+    if (known.name == name) return true;
+  for (const auto& spec : config.mapped)
+    if (spec.name == name) return true;
+  return false;
+}
+
+// An MQTT 3.1.1 topic filter (section 4.7.1): wildcards fill whole levels,
+// and '#' only the last.
+bool is_topic_filter(std::string_view filter) {
+  if (filter.empty()) return false;
+  std::size_t start = 0;
+  while (true) {
+    auto end = filter.find('/', start);
+    auto level = filter.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    bool last = end == std::string_view::npos;
+    if (level.find_first_of("+#") != std::string_view::npos && level.size() != 1) return false;
+    if (level == "#" && !last) return false;
+    if (last) return true;
+    start = end + 1;
+  }
+}
+
 // [[mapped]]: a JSON device described in config; checked by building its driver once.
 drivers::MappedSpec read_mapped(const toml::table& table, const std::string& file) {
   TomlReader in(table, file, "mapped");
@@ -286,6 +311,11 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     config.commit_delay = std::chrono::milliseconds(in.optional_int("commit_delay_ms", 0, 0, 1000));
     config.max_tracked_devices =
         static_cast<std::size_t>(in.optional_int("max_tracked_devices", 5'000, 100, 10'000'000));
+    config.device_readings_per_s = in.optional_double("device_readings_per_s", config.device_readings_per_s);
+    if (config.device_readings_per_s < 0)
+      in.fail_at_key("device_readings_per_s", "cannot be negative (0 turns the per-device limit off)");
+    config.device_reading_burst = in.optional_double("device_reading_burst", config.device_reading_burst);
+    if (config.device_reading_burst < 1) in.fail_at_key("device_reading_burst", "must be at least 1");
     config.rules_file = in.optional_string("rules", "");
     // A relative rule file lives beside the config that names it.
     if (!config.rules_file.empty() && config.rules_file.front() != '/') {
@@ -341,6 +371,8 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
       config.drivers.push_back({std::string(known.name), std::string(known.default_base_topic)});
   }
 
+  for (const toml::table* table : top.table_array("mapped")) config.mapped.push_back(read_mapped(*table, file));
+
   for (const toml::table* table : top.table_array("devices")) {
     TomlReader in(*table, file, "devices");
     DeviceEntry device;
@@ -352,13 +384,18 @@ GatewayConfig build(const toml::table& root, const std::string& file) {
     device.role = in.optional_string("role", "");
     if (!device.role.empty() && std::find(kDeviceRoles.begin(), kDeviceRoles.end(), device.role) == kDeviceRoles.end())
       in.fail_at(*table->get("role"), "role", "'" + device.role + "' is not one of exit, inner, bathroom, balcony");
+    device.driver = in.optional_string("driver", "");
+    if (!device.driver.empty() && !is_driver_name(config, device.driver))
+      in.fail_at(*table->get("driver"), "driver", "no driver or [[mapped]] entry is named '" + device.driver + "'");
+    device.topic = in.optional_string("topic", "");
+    if (!device.topic.empty() && !is_topic_filter(device.topic))
+      in.fail_at(*table->get("topic"), "topic",
+                 "'" + device.topic + "' is not an MQTT topic filter ('+' and '#' only as whole levels, '#' last)");
     in.reject_unknown_keys();
     if (config.devices.contains(device.id))
       in.fail_at(*table->get("id"), "id", "device '" + device.id + "' is listed twice");
     config.devices.emplace(device.id, std::move(device));
   }
-
-  for (const toml::table* table : top.table_array("mapped")) config.mapped.push_back(read_mapped(*table, file));
 
   for (const toml::table* table : top.table_array("residents")) {
     TomlReader in(*table, file, "residents");

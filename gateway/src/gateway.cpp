@@ -1,5 +1,7 @@
 #include "eg/gateway/gateway.hpp"
 
+#include "eg/common/log_text.hpp"
+
 #include <google/protobuf/util/time_util.h>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +18,8 @@
 #include "alerting.hpp"
 #include "command_authenticator.hpp"
 #include "commit_group.hpp"
+#include "device_bindings.hpp"
+#include "device_rate_limit.hpp"
 #include "eg/drivers/registry.hpp"
 #include "eg/drivers/router.hpp"
 #include "eg/gateway/acking_subscriber.hpp"
@@ -58,13 +62,6 @@ std::uint64_t content_hash(const InboundMessage& m) {
   return static_cast<std::uint64_t>(RedeliveryFilter::key(0, m.topic, m.payload));
 }
 
-std::string printable(std::string_view bytes, std::size_t limit = 120) {
-  std::string out;
-  for (char c : bytes.substr(0, limit)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  if (bytes.size() > limit) out += "...";
-  return out;
-}
-
 }  // namespace
 
 struct Gateway::Impl {
@@ -79,9 +76,13 @@ struct Gateway::Impl {
         liveness([this](const std::string& device) { return config.devices.contains(device); },
                  config.devices.size() + config.max_tracked_devices),
         bad_input_log(std::chrono::seconds(60)),
+        flood_log(std::chrono::seconds(60)),
+        bindings(config.max_tracked_devices),
+        flood_limit({config.device_readings_per_s, config.device_reading_burst, config.max_tracked_devices}),
         commands(config.commands.keys, {.window = config.commands.window}),
         pending_rules(std::move(rule_set)) {
     build_router(config, router, liveness);
+    bindings.configure(config.devices);
   }
 
   // --- start and stop ------------------------------------------------------
@@ -486,14 +487,50 @@ struct Gateway::Impl {
       return {};
     }
     auto events = std::move(result.value());
+    if (const auto* route = router.find_route(message.topic)) refuse_unbound(message, *route, events, now);
     if (driver != nullptr) {
       for (const auto& device : liveness.heard(*driver, events, clock.steady_now())) {
         metrics.add("devices_heard_again_total");
-        spdlog::info("DEVICE_HEARD_AGAIN device=\"{}\"", device);
+        spdlog::info("DEVICE_HEARD_AGAIN device={}", log_quoted(device));
         events.push_back(Housekeeping::health_event(device, eldercare::v1::DeviceHealthPayload::CONDITION_ONLINE, now));
       }
     }
     return events;
+  }
+
+  // Drops the events whose device is bound to another driver or topic (see
+  // device_bindings.hpp); the message is kept as a dead letter once.
+  void refuse_unbound(const InboundMessage& message, const drivers::Router::Route& route,
+                      std::vector<eldercare::v1::SensorEvent>& events, WallTime now) {
+    std::string_view driver = route.driver->name();
+    std::string refused;
+    std::erase_if(events, [&](const eldercare::v1::SensorEvent& event) {
+      switch (bindings.check(event.device_id(), driver, route.filter, message.topic)) {
+        case DeviceBindings::Verdict::kAccepted:
+          return false;
+        case DeviceBindings::Verdict::kLearned:
+          metrics.set("device_bindings", bindings.learned());
+          return false;
+        case DeviceBindings::Verdict::kUnbound:
+          metrics.add("device_bindings_full_total");
+          return false;
+        case DeviceBindings::Verdict::kRefused:
+          break;
+      }
+      metrics.add("device_binding_refusals_total{driver=\"" + std::string(driver) + "\"}");
+      if (refused.empty()) refused = event.device_id();
+      return true;
+    });
+    if (refused.empty()) return;
+    const auto* bound = bindings.find(refused);
+    std::string detail = "device '" + refused + "' is bound to " +
+                         (bound ? "driver " + bound->driver + " on " + bound->topic_filter : "its registry entry") +
+                         ", not driver " + std::string(driver) + " on " + std::string(message.topic);
+    if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now()))
+      spdlog::warn("DEVICE_BINDING_REFUSED topic={} driver={} device={} detail={} suppressed_since_last={}",
+                   log_quoted(message.topic), driver, log_quoted(refused), log_quoted(detail), *suppressed);
+    if (store_writable)
+      write([&] { store->add_dead_letter({message.topic, message.payload, "binding: " + detail, now}); });
   }
 
   // --- the memory-only alarm path, while the store cannot write ----------------
@@ -561,9 +598,9 @@ struct Gateway::Impl {
     if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now())) {
       metrics.add("payload_rejections_logged_total");
       spdlog::warn(
-          "PAYLOAD_REJECTED topic=\"{}\" driver={} reason={} detail=\"{}\" bytes={} payload=\"{}\" "
-          "suppressed_since_last={}",
-          message.topic, driver, reason, error.reason, message.payload.size(), printable(message.payload), *suppressed);
+          "PAYLOAD_REJECTED topic={} driver={} reason={} detail={} bytes={} payload={} suppressed_since_last={}",
+          log_quoted(message.topic), driver, reason, log_quoted(error.reason), message.payload.size(),
+          log_quoted(message.payload, 120), *suppressed);
     }
     write([&] { store->add_dead_letter({message.topic, message.payload, reason + ": " + error.reason, now}); });
   }
@@ -575,6 +612,19 @@ struct Gateway::Impl {
 
   void forward_event(eldercare::v1::SensorEvent event, WallTime received, Origin origin,
                      std::optional<std::int64_t> source_key = std::nullopt) {
+    // Only what comes to be stored counts against a device: the memory-only
+    // path keeps nothing, and the durable session brings the same messages
+    // again, which would otherwise pay twice.
+    if ((origin == Origin::kBroker || origin == Origin::kJudgedBroker) && Housekeeping::is_routine(event.kind()) &&
+        !flood_limit.admit(event.device_id(), clock.steady_now())) {
+      metrics.add("device_readings_dropped_total");
+      metrics.set("rate_limited_devices", flood_limit.tracked());
+      if (auto suppressed = flood_log.admit(event.device_id(), clock.steady_now()))
+        spdlog::warn("DEVICE_FLOODING device={} topic={} limit_per_s={} dropped_since_last={}",
+                     log_quoted(event.device_id()), log_quoted(event.source_topic()), config.device_readings_per_s,
+                     *suppressed);
+      return;  // acknowledged with its group like a repeated state: nothing new to keep
+    }
     auto device = config.devices.find(event.device_id());
     if (device != config.devices.end()) {
       annotate(device->second, event);
@@ -582,8 +632,8 @@ struct Gateway::Impl {
       metrics.add("unregistered_device_events_total");
       if (unregistered.size() < config.max_tracked_devices && unregistered.insert(event.device_id()).second) {
         metrics.set("unregistered_devices", unregistered.size());
-        spdlog::warn("DEVICE_UNREGISTERED device=\"{}\" driver={} topic=\"{}\" hint=\"add it to [[devices]]\"",
-                     event.device_id(), event.driver(), event.source_topic());
+        spdlog::warn("DEVICE_UNREGISTERED device={} driver={} topic={} hint=\"add it to [[devices]]\"",
+                     log_quoted(event.device_id()), event.driver(), log_quoted(event.source_topic()));
       }
     }
     event.set_id(uuids.next(static_cast<std::uint64_t>(
@@ -658,8 +708,9 @@ struct Gateway::Impl {
     if (!verdict.command) return refuse_command(message, channel, to_string(verdict.refusal), verdict.key_id, now);
     const auto& command = *verdict.command;
     metrics.add("commands_authenticated_total");
-    spdlog::info("COMMAND_RECEIVED id=\"{}\" key=\"{}\" actor=\"{}\" channel={} body={}", printable(command.id()),
-                 printable(verdict.key_id), printable(command.actor()), channel, static_cast<int>(command.body_case()));
+    spdlog::info("COMMAND_RECEIVED id={} key={} actor={} channel={} body={}", log_quoted(command.id()),
+                 log_quoted(verdict.key_id), log_quoted(command.actor()), channel,
+                 static_cast<int>(command.body_case()));
     if (command.has_ping()) {
       if (upstream->connected()) publish_status();
     } else if (command.has_resend_from()) {
@@ -675,8 +726,8 @@ struct Gateway::Impl {
                       const std::string& key_id, WallTime now) {
     metrics.add("commands_rejected_total{reason=\"" + std::string(reason) + "\"}");
     if (auto suppressed = bad_input_log.admit(message.topic, clock.steady_now()))
-      spdlog::warn("COMMAND_REJECTED topic=\"{}\" channel={} reason={} key=\"{}\" bytes={} suppressed_since_last={}",
-                   printable(message.topic), channel, reason, printable(key_id), message.payload.size(), *suppressed);
+      spdlog::warn("COMMAND_REJECTED topic={} channel={} reason={} key={} bytes={} suppressed_since_last={}",
+                   log_quoted(message.topic), channel, reason, log_quoted(key_id), message.payload.size(), *suppressed);
     if (store_writable)
       write([&] { store->add_dead_letter({message.topic, message.payload, "command: " + std::string(reason), now}); });
   }
@@ -939,6 +990,9 @@ struct Gateway::Impl {
   bool flush_immediate = false;  // the scheduled commit runs at the next loop turn
   bool stopping = false;
   RateLimitedLog bad_input_log;
+  RateLimitedLog flood_log;
+  DeviceBindings bindings;
+  DeviceRateLimit flood_limit;
   CommandAuthenticator commands;
   std::optional<SteadyTime> last_resend;  // resends are rate-limited
   UuidGenerator uuids;
@@ -970,6 +1024,7 @@ void Gateway::reload_devices(std::map<std::string, DeviceEntry, std::less<>> dev
   spdlog::info("DEVICES_RELOADED count={} was={}", devices.size(), impl_->config.devices.size());
   impl_->config.devices = std::move(devices);
   impl_->unregistered.clear();  // re-announce devices still missing from the new registry
+  impl_->bindings.configure(impl_->config.devices);
   impl_->metrics.add("device_registry_reloads_total");
 }
 std::string Gateway::upstream_topic(std::string_view leaf) const {

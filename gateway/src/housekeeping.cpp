@@ -1,5 +1,7 @@
 #include "housekeeping.hpp"
 
+#include "eg/common/log_text.hpp"
+
 #include <google/protobuf/util/time_util.h>
 #include <spdlog/spdlog.h>
 
@@ -47,7 +49,7 @@ v1::SensorEvent Housekeeping::health_event(const std::string& device, v1::Device
 void Housekeeping::check_silence(WallTime now, SteadyTime steady_now) {
   for (const auto& device : silence_.newly_silent(steady_now)) {
     metrics_.add("devices_silent_total");
-    spdlog::warn("DEVICE_SILENT device=\"{}\"", device);
+    spdlog::warn("DEVICE_SILENT device={}", log_quoted(device));
     hooks_.emit(health_event(device, v1::DeviceHealthPayload::CONDITION_SILENT, now));
   }
 }

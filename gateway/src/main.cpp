@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "alerting.hpp"
+#include "eg/common/log_text.hpp"
 #include "eg/gateway/config.hpp"
 #include "eg/gateway/gateway.hpp"
 #include "eg/gateway/store.hpp"
@@ -127,7 +128,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("eldercare-gatewayd ") + EG_VERSION);
   CLI11_PARSE(app, argc, argv);
 
-  auto stderr_sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  // journald reads stderr line by line: every record stays one escaped line.
+  auto stderr_sink = eg::one_line_per_record(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   spdlog::set_default_logger(std::make_shared<spdlog::logger>("gateway", stderr_sink));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
 

@@ -9,7 +9,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
 #include <random>
+
 #include <unordered_map>
+#include "random_seed.hpp"
 
 namespace eg::gateway {
 
@@ -40,7 +42,7 @@ struct MqttLink::Impl : std::enable_shared_from_this<Impl> {
         reconnect_timer(io_context),
         stop_timer(io_context),
         connect_watchdog(io_context),
-        jitter(std::random_device{}()) {}
+        jitter(kernel_seeded_engine()) {}
 
   void init() {
     std::weak_ptr<Impl> weak = weak_from_this();

@@ -1,5 +1,7 @@
 #include "operator_link.hpp"
 
+#include "eg/common/log_text.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -68,18 +70,18 @@ OperatorLink::OperatorLink(boost::asio::io_context& io, const OperatorConfig& co
       case dc09::LinkCore::Outcome::Kind::delivered:
         metrics_.add(std::string("operator_messages_delivered_total{kind=\"") + what + "\"}");
         spdlog::info("OPERATOR_DELIVERED kind={} alert={} code={} seq={:04} path={} ({}) attempts={}", what,
-                     sent.alert.id(), sent.code.code, outcome.sequence, path_name(outcome.path), endpoint.describe(),
-                     outcome.attempts);
+                     log_quoted(sent.alert.id()), sent.code.code, outcome.sequence, path_name(outcome.path),
+                     endpoint.describe(), outcome.attempts);
         break;
       case dc09::LinkCore::Outcome::Kind::failed:
         metrics_.add(std::string("operator_messages_failed_total{kind=\"") + what + "\"}");
-        spdlog::error("OPERATOR_UNDELIVERED kind={} alert={} seq={:04} attempts={} reason=\"{}\" (still retrying)",
-                      what, sent.alert.id(), outcome.sequence, outcome.attempts, outcome.detail);
+        spdlog::error("OPERATOR_UNDELIVERED kind={} alert={} seq={:04} attempts={} reason={} (still retrying)", what,
+                      log_quoted(sent.alert.id()), outcome.sequence, outcome.attempts, log_quoted(outcome.detail));
         break;
       case dc09::LinkCore::Outcome::Kind::rejected:
         metrics_.add(std::string("operator_messages_rejected_total{kind=\"") + what + "\"}");
-        spdlog::error("OPERATOR_REJECTED kind={} alert={} seq={:04} reason=\"{}\"", what, sent.alert.id(),
-                      outcome.sequence, outcome.detail);
+        spdlog::error("OPERATOR_REJECTED kind={} alert={} seq={:04} reason={}", what, log_quoted(sent.alert.id()),
+                      outcome.sequence, log_quoted(outcome.detail));
         break;
     }
     if (hooks_.on_outcome) hooks_.on_outcome(sent, outcome, endpoint);
@@ -91,11 +93,11 @@ OperatorLink::OperatorLink(boost::asio::io_context& io, const OperatorConfig& co
   };
   observer.on_path_change = [this](const dc09::LinkCore::PathChange& change, const dc09::Endpoint& endpoint) {
     metrics_.set("operator_path_up{path=\"" + path_name(change.path) + "\"}", change.up ? 1 : 0);
-    spdlog::log(change.up ? spdlog::level::info : spdlog::level::err, "OPERATOR_PATH_{} path={} ({}) reason=\"{}\"",
-                change.up ? "UP" : "DOWN", path_name(change.path), endpoint.describe(), change.reason);
+    spdlog::log(change.up ? spdlog::level::info : spdlog::level::err, "OPERATOR_PATH_{} path={} ({}) reason={}",
+                change.up ? "UP" : "DOWN", path_name(change.path), endpoint.describe(), log_quoted(change.reason));
     if (hooks_.on_path_change) hooks_.on_path_change(change.path, endpoint, change.up, change.reason);
   };
-  observer.on_note = [](const std::string& note) { spdlog::warn("OPERATOR_LINK {}", note); };
+  observer.on_note = [](const std::string& note) { spdlog::warn("OPERATOR_LINK note={}", log_quoted(note)); };
   // The first sequence number is spread over the range so a restart does not
   // reuse the numbers the receiver saw last (it may drop repeats).
   auto seconds = std::chrono::duration_cast<std::chrono::seconds>(clock.wall_now().time_since_epoch()).count();
@@ -128,7 +130,7 @@ void OperatorLink::start(const std::vector<StoredOperatorMessage>& unacknowledge
     }
     sent.alert.ParseFromString(stored.alert);
     spdlog::warn("OPERATOR_RESEND kind={} alert={} (unacknowledged when the gateway last stopped)",
-                 kind_name(sent.kind), sent.alert.id());
+                 kind_name(sent.kind), log_quoted(sent.alert.id()));
     sent.stored_row = stored.id;
     transmit(std::move(sent));
   }
@@ -178,7 +180,7 @@ void OperatorLink::transmit(Sent sent) {
   std::string data = data_for(sent.kind, sent.code);
   metrics_.add(std::string("operator_messages_total{kind=\"") + kind_name(sent.kind) + "\"}");
   spdlog::info("OPERATOR_SEND kind={} alert={} rule={} data=\"{}\" mapping=\"{}\"", kind_name(sent.kind),
-               sent.alert.id(), sent.alert.rule_id(), data, sent.code.source);
+               log_quoted(sent.alert.id()), sent.alert.rule_id(), data, sent.code.source);
   in_queue_[id] = std::move(sent);
   metrics_.set("operator_queue", in_queue_.size());
   transmitter_->send({id, config_.format, std::move(data)});

@@ -10,11 +10,13 @@
 #include <random>
 #include <string>
 
+#include "random_seed.hpp"
+
 namespace eg::gateway {
 
 class UuidGenerator {
  public:
-  UuidGenerator() : engine_(std::random_device{}()) {}
+  UuidGenerator() : engine_(kernel_seeded_engine()) {}
 
   std::string next(std::uint64_t unix_ms) {
     std::uint64_t hi = (unix_ms << 16) | (engine_() & 0x0fff), lo = engine_();

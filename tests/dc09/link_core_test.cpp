@@ -186,7 +186,7 @@ TEST_CASE("dc09 link ignores an ACK for another sequence or account", "[dc09]") 
   CHECK(core.on_reply(0, ack(1), h.now).outcomes.size() == 1);
 }
 
-TEST_CASE("dc09 link: DUH moves to the next path; DUH everywhere rejects the message and goes on", "[dc09]") {
+TEST_CASE("dc09 link: DUH moves to the next path, DUH everywhere rejects the message and goes on", "[dc09]") {
   Harness h;
   LinkCore core(h.settings, pad);
   core.enqueue({1, "ADM-CID", "a"}, h.now);

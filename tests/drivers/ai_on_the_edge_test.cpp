@@ -51,7 +51,7 @@ TEST_CASE("ai-on-the-edge connection topic is the camera's availability", "[driv
   CHECK(cam.code("watermeter/connection", "maybe") == DecodeError::Code::kMalformed);
 }
 
-TEST_CASE("ai-on-the-edge repeats of the same reading produce nothing; other topics are ignored",
+TEST_CASE("ai-on-the-edge repeats of the same reading produce nothing, other topics are ignored",
           "[drivers][ai-on-the-edge]") {
   DriverHarness cam("ai-on-the-edge");
   CHECK(cam.events("watermeter/main/value", "1355.9060").size() == 1);

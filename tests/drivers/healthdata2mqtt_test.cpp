@@ -59,7 +59,7 @@ TEST_CASE("healthdata2mqtt retained re-delivery is dropped, a new measurement is
   CHECK(health.events("health/blood_pressure/mary_at_example_com", kReading).size() == 1);  // another user
 }
 
-TEST_CASE("healthdata2mqtt body composition produces nothing; bad input is typed", "[drivers][healthdata2mqtt]") {
+TEST_CASE("healthdata2mqtt body composition produces nothing, bad input is typed", "[drivers][healthdata2mqtt]") {
   DriverHarness health("healthdata2mqtt");
   using Code = DecodeError::Code;
   CHECK(health.events("health/body_composition/john_at_example_com", R"({"data":{"weight":72.4}})").empty());

@@ -140,7 +140,7 @@ TEST_CASE("kati AP55 batch items carry their own epoch time", "[drivers][kati]")
   CHECK_FALSE(events[1].vitals().has_systolic_mmhg());
 }
 
-TEST_CASE("kati onlineTrigger is availability; location and sleep produce nothing", "[drivers][kati]") {
+TEST_CASE("kati onlineTrigger is availability, location and sleep produce nothing", "[drivers][kati]") {
   DriverHarness kati("kati");
   auto online = kati.events("iMEDE_watch/onlineTrigger", kOnline);
   REQUIRE(online.size() == 1);

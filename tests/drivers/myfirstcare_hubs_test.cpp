@@ -80,7 +80,7 @@ TEST_CASE("qube-vital re-delivery is dropped, a new identical measurement is rep
   CHECK(qube.events("CM4_BLE_GW_TX", later).size() == 1);
 }
 
-TEST_CASE("qube-vital and ava4 heartbeats are hub availability; power-on is always reported",
+TEST_CASE("qube-vital and ava4 heartbeats are hub availability, power-on is always reported",
           "[drivers][qube-vital][ava4]") {
   DriverHarness ava4("ava4");
   auto online = ava4.events("ESP32_BLE_GW_TX", kAva4Heartbeat);

@@ -25,7 +25,7 @@ v1::SensorEvent vitals_event() {
 
 }  // namespace
 
-TEST_CASE("native SensorEvents keep the sensor's payload and time; the gateway's fields are its own",
+TEST_CASE("native SensorEvents keep the sensor's payload and time, the gateway's fields are its own",
           "[drivers][native]") {
   v1::SensorEvent sent = vitals_event();
   sent.set_sequence(99);         // a sensor cannot choose our sequence...

@@ -41,3 +41,30 @@ TEST_CASE("the driver registry knows each driver by name and nothing else", "[dr
   }
   CHECK(eg::drivers::make_driver("no-such-driver") == nullptr);
 }
+
+TEST_CASE("no driver may produce a device id in the gateway's own namespace", "[drivers][router][security]") {
+  eg::drivers::Router router;
+  router.add_route("eldercare/native/#", router.own(eg::drivers::make_driver("native")));
+  router.add_route("zigbee2mqtt/#", router.own(eg::drivers::make_driver("zigbee2mqtt")));
+
+  // The native driver takes the id from the payload: a forged store report.
+  eldercare::v1::SensorEvent forged;
+  forged.set_device_id("gateway:gw-1/store");
+  forged.set_kind(eldercare::v1::EVENT_KIND_DEVICE_HEALTH);
+  forged.mutable_device_health()->set_condition(eldercare::v1::DeviceHealthPayload::CONDITION_ONLINE);
+  std::string bytes = forged.SerializeAsString();
+  auto native = router.decode({"eldercare/native/bed7", bytes, eg::WallTime{std::chrono::seconds(100)}, false});
+  REQUIRE_FALSE(native.ok());
+  CHECK(native.error().code == eg::drivers::DecodeError::Code::kReservedId);
+  CHECK(eg::drivers::to_string(native.error().code) == "reserved_id");
+
+  // Zigbee2MQTT takes it from the topic: a device renamed "gateway:..." .
+  auto renamed = router.decode({"zigbee2mqtt/gateway:gw-1", R"({"occupancy":true})", {}, false});
+  REQUIRE_FALSE(renamed.ok());
+  CHECK(renamed.error().code == eg::drivers::DecodeError::Code::kReservedId);
+
+  // An ordinary device through the same routes still decodes.
+  auto fine = router.decode({"zigbee2mqtt/room301_radar", R"({"occupancy":true})", {}, false});
+  REQUIRE(fine.ok());
+  CHECK_FALSE(fine.value().empty());
+}

@@ -60,7 +60,7 @@ TEST_CASE("wmbusmeters 1.x Kamstrup telegram on a user-chosen topic carries curr
   CHECK(e.water_meter().status_flags(0) == "DRY");
 }
 
-TEST_CASE("wmbusmeters IZAR no_alarm is no flag; alarms are comma-joined flags", "[drivers][wmbusmeters]") {
+TEST_CASE("wmbusmeters IZAR no_alarm is no flag, alarms are comma-joined flags", "[drivers][wmbusmeters]") {
   DriverHarness wmbus("wmbusmeters", {"tele"});
   auto events = wmbus.events("tele/wasser/verbrauch", kIzar);
   REQUIRE(events.size() == 1);
@@ -187,7 +187,7 @@ TEST_CASE("wmbusmeters: an unchanged telegram reports nothing new but names its 
 }
 
 TEST_CASE(
-    "wmbusmeters ei6500: an alarm in the telegram where the test button counter rose is its self-test; the "
+    "wmbusmeters ei6500: an alarm in the telegram where the test button counter rose is its self-test, the "
     "detector is heard from every telegram",
     "[drivers][wmbusmeters][self-test][liveness]") {
   DriverHarness wmbus("wmbusmeters");

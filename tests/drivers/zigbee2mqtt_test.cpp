@@ -163,7 +163,7 @@ TEST_CASE("zigbee2mqtt bad payloads are typed errors with a reason", "[drivers][
   CHECK(z2m.events("zigbee2mqtt/radar", R"({"gas":true})").size() == 1);
 }
 
-TEST_CASE("zigbee2mqtt OWON status gives fall, presence and bed; posture changes are not fall changes",
+TEST_CASE("zigbee2mqtt OWON status gives fall, presence and bed, posture changes are not fall changes",
           "[drivers][z2m]") {
   Z2m z2m;
   const std::string topic = "zigbee2mqtt/owon_radar";
@@ -235,7 +235,7 @@ TEST_CASE("zigbee2mqtt pressure strap 'sit' is someone on the strap: in bed", "[
   CHECK(vacant[0].bed_state().state() == v1::BedPayload::STATE_OUT_OF_BED);
 }
 
-TEST_CASE("zigbee2mqtt a concentration is reported when it changes; an absent one is unknown, not a change",
+TEST_CASE("zigbee2mqtt a concentration is reported when it changes, an absent one is unknown, not a change",
           "[drivers][z2m]") {
   Z2m z2m;
   const std::string topic = "zigbee2mqtt/tuya_gas";

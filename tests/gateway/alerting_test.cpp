@@ -190,7 +190,7 @@ TEST_CASE("alerting: after a reboot into a clock far in the past, deadlines wait
 }
 
 TEST_CASE(
-    "alerting: the resident's cancel soon after the call resolves it; a late one only acknowledges; another "
+    "alerting: the resident's cancel soon after the call resolves it, a late one only acknowledges, another "
     "device's alarm it leaves alone",
     "[gateway][alerting][cancel]") {
   eg::ManualClock clock;

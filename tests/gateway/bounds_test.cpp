@@ -7,7 +7,7 @@
 
 using eg::gateway::RedeliveryFilter;
 
-TEST_CASE("a re-sent copy is recognised by packet id, topic and payload; a group that failed is forgotten",
+TEST_CASE("a re-sent copy is recognised by packet id, topic and payload, a group that failed is forgotten",
           "[gateway][bounds]") {
   RedeliveryFilter filter(3);
   auto a = RedeliveryFilter::key(7, "zigbee2mqtt/radar", R"({"heart_rate":70})");

@@ -368,6 +368,16 @@ TEST_CASE("config: the bounds and commit keys have defaults, take values, and re
   CHECK(negative_delay.find("gateway.commit_delay_ms") != std::string::npos);
   auto devices_text = error_of(with("max_tracked_devices = 1.5\n", ""));
   CHECK(devices_text.find("gateway.max_tracked_devices") != std::string::npos);
+
+  CHECK(defaults.device_readings_per_s == 20);
+  CHECK(defaults.device_reading_burst == 200);
+  auto flood = parse_config(with("device_readings_per_s = 0\ndevice_reading_burst = 10\n", ""), "gw.toml");
+  CHECK(flood.device_readings_per_s == 0);
+  CHECK(flood.device_reading_burst == 10);
+  auto negative_rate = error_of(with("device_readings_per_s = -1\n", ""));
+  CHECK(negative_rate.starts_with("gw.toml:4:"));
+  CHECK(negative_rate.find("gateway.device_readings_per_s") != std::string::npos);
+  CHECK(error_of(with("device_reading_burst = 0.5\n", "")).find("gateway.device_reading_burst") != std::string::npos);
 }
 
 TEST_CASE("eldercare-gatewayd --check-config warns about ladder steps this configuration cannot deliver",
@@ -447,4 +457,18 @@ TEST_CASE("config: a device's role is one of exit, inner, bathroom, balcony", "[
   CHECK(parse_config(kMinimal + "[[devices]]\nid = \"d1\"\n", "gw.toml").devices.at("d1").role.empty());
   CHECK(error_of(kMinimal + "[[devices]]\nid = \"d1\"\nrole = \"front\"\n") ==
         "gw.toml:12:8: devices.role: 'front' is not one of exit, inner, bathroom, balcony");
+}
+
+TEST_CASE("config: a device may pin the driver and topic it speaks through", "[gateway][config][bindings]") {
+  auto config = parse_config(
+      kMinimal + "[[devices]]\nid = \"bed7\"\ndriver = \"native\"\ntopic = \"eldercare/native/bed7/#\"\n", "gw.toml");
+  CHECK(config.devices.at("bed7").driver == "native");
+  CHECK(config.devices.at("bed7").topic == "eldercare/native/bed7/#");
+  CHECK(error_of(kMinimal + "[[devices]]\nid = \"d1\"\ndriver = \"zigbee\"\n") ==
+        "gw.toml:12:10: devices.driver: no driver or [[mapped]] entry is named 'zigbee'");
+  CHECK(error_of(kMinimal + "[[devices]]\nid = \"d1\"\ntopic = \"a/#/b\"\n") ==
+        "gw.toml:12:9: devices.topic: 'a/#/b' is not an MQTT topic filter ('+' and '#' only as whole levels, '#' "
+        "last)");
+  CHECK(error_of(kMinimal + "[[devices]]\nid = \"d1\"\ntopic = \"a/b+\"\n").find("not an MQTT topic filter") !=
+        std::string::npos);
 }

@@ -47,7 +47,7 @@ TEST_CASE("operator codes: the default pack maps to the documented Contact ID co
   CHECK(sia_code_for(302, false) == "YT");
 }
 
-TEST_CASE("operator codes: [[operator.codes]] overrides one rule; an unknown meaning is a general alarm",
+TEST_CASE("operator codes: [[operator.codes]] overrides one rule, an unknown meaning is a general alarm",
           "[gateway][dc09]") {
   auto set = eg::rules::load_rules(EG_SOURCE_DIR "/rules/eldercare-default.toml");
   OperatorCodeConfig fall_override{"fall", 100, 9, "", ""};

@@ -147,9 +147,10 @@ TEST_CASE(
   *away.mutable_set_away()->mutable_expected_return() = TimeUtil::SecondsToTimestamp(1);
   console.publish("eldercare/local/command", eg::test::signed_command(away));
   REQUIRE(eg::test::wait_until([&] {
-    return log_has(gateway,
-                   "AWAY_REJECTED resident=\"r-301\" actor=nurse-7 channel=console reason=\"expected_return is not in "
-                   "the future\"");
+    return log_has(
+        gateway,
+        "AWAY_REJECTED resident=\"r-301\" actor=\"nurse-7\" channel=\"console\" reason=\"expected_return is not in "
+        "the future\"");
   }));
   INFO(gateway.output());
   CHECK(gateway.stop() == 0);

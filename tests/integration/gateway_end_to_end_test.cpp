@@ -62,8 +62,9 @@ eg::gateway::GatewayConfig make_config(const eg::test::MosquittoBroker& local,
   config.upstream.uri = upstream.uri();
   config.upstream.client_id = "gw-test-upstream";
   config.drivers.push_back({"zigbee2mqtt", "zigbee2mqtt"});
-  config.devices.emplace("room301_radar", eg::gateway::DeviceEntry{"room301_radar", "r-301-a", "301", "A", {}, ""});
-  config.devices.emplace("room301_gas", eg::gateway::DeviceEntry{"room301_gas", "r-301-a", "301", "", {}, ""});
+  config.devices.emplace("room301_radar",
+                         eg::gateway::DeviceEntry{"room301_radar", "r-301-a", "301", "A", {}, "", "", ""});
+  config.devices.emplace("room301_gas", eg::gateway::DeviceEntry{"room301_gas", "r-301-a", "301", "", {}, "", "", ""});
   return config;
 }
 
@@ -186,4 +187,105 @@ TEST_CASE("a clean stop acknowledges what it stored: nothing comes again at the 
   REQUIRE(eg::test::wait_until([&] { return again.metrics().get("messages_received_total") >= 1; }, 20s));
   CHECK(again.metrics().get("messages_received_total") == 1);  // only the marker: nothing redelivered
   CHECK(again.metrics().get("duplicates_dropped_total") == 0);
+}
+
+// Issue 13 #2: a device id is a name anyone can write into a payload. A plug
+// publishing a native "fall cleared" under the radar's id, or a health report
+// under the gateway's own id, is refused, counted and kept; the radar itself
+// still gets through.
+TEST_CASE("a device speaks only through its own driver and topic, no sensor speaks for the gateway",
+          "[integration][bindings][security]") {
+  eg::test::MosquittoBroker local_broker, upstream_broker;
+  eg::test::TempDir dir;
+  eg::ManualClock clock;
+  const std::string database = dir.file("gw.db");
+  auto config = make_config(local_broker, upstream_broker, database);
+  config.drivers.push_back({"native", "eldercare/native"});
+  {
+    RunningGateway gateway(config, clock);
+    eg::test::TestMqttClient platform(upstream_broker.uri(), "platform");
+    platform.subscribe(gateway.topic("event"));
+    eg::test::TestMqttClient sensors(local_broker.uri(), "sensors");
+
+    sensors.publish("zigbee2mqtt/room301_radar", R"({"fall_down_status":"fall"})");
+    CHECK(next_event(platform).kind() == v1::EVENT_KIND_FALL);
+
+    v1::SensorEvent forged;
+    forged.set_device_id("room301_radar");
+    forged.set_kind(v1::EVENT_KIND_FALL);
+    forged.mutable_fall()->set_state(v1::FallPayload::STATE_NONE);
+    sensors.publish("eldercare/native/plug7", forged.SerializeAsString());
+
+    v1::SensorEvent gateway_health;
+    gateway_health.set_device_id("gateway:gw-test/store");
+    gateway_health.set_kind(v1::EVENT_KIND_DEVICE_HEALTH);
+    gateway_health.mutable_device_health()->set_condition(v1::DeviceHealthPayload::CONDITION_ONLINE);
+    sensors.publish("eldercare/native/plug7", gateway_health.SerializeAsString());
+
+    sensors.publish("zigbee2mqtt/room301_radar", R"({"fall_down_status":"normal"})");
+    auto cleared = next_event(platform);  // the radar's own, not the forgery
+    CHECK(cleared.kind() == v1::EVENT_KIND_FALL);
+    CHECK(cleared.driver() == "zigbee2mqtt");
+    CHECK(cleared.sequence() == 2);
+    CHECK_FALSE(platform.next(300ms).has_value());
+
+    const auto& m = gateway.metrics();
+    CHECK(m.get(R"(device_binding_refusals_total{driver="native"})") == 1);
+    CHECK(m.get(R"(decode_errors_total{driver="native",reason="reserved_id"})") == 1);
+    CHECK(m.get("events_total") == 2);
+  }
+  eg::gateway::Store store(database);
+  auto letters = store.dead_letters(10);
+  REQUIRE(letters.size() == 2);
+  CHECK(letters[0].topic == "eldercare/native/plug7");
+  CHECK(
+      letters[0].reason.starts_with("binding: device 'room301_radar' is bound to driver zigbee2mqtt on zigbee2mqtt/#"));
+  CHECK(letters[1].reason.starts_with("reserved_id: "));
+}
+
+// Issue 13 #7: a device flooding routine readings keeps its burst and rate;
+// the rest are dropped and counted, its alarms never are, and its neighbours'
+// readings all arrive. The clock stands still, so no bucket refills.
+TEST_CASE("a flooding device loses its surplus readings, never its alarms, and never starves a neighbour",
+          "[integration][flood]") {
+  eg::test::MosquittoBroker local_broker, upstream_broker;
+  eg::test::TempDir dir;
+  eg::ManualClock clock;
+  auto config = make_config(local_broker, upstream_broker, dir.file("gw.db"));
+  config.devices.emplace("room302_radar",
+                         eg::gateway::DeviceEntry{"room302_radar", "r-302-a", "302", "A", {}, "", "", ""});
+  config.device_readings_per_s = 20;
+  config.device_reading_burst = 100;
+  RunningGateway gateway(config, clock);
+  eg::test::TestMqttClient platform(upstream_broker.uri(), "platform");
+  platform.subscribe(gateway.topic("event"));
+  eg::test::TestMqttClient flooder(local_broker.uri(), "flooder"), neighbour(local_broker.uri(), "neighbour");
+
+  constexpr int kFlood = 4'000, kNeighbour = 40;
+  auto vitals = [](int i) {
+    return "{\"heart_rate\":" + std::to_string(50 + i % 60) + ",\"breathing_rate\":" + std::to_string(10 + i % 20) +
+           "}";
+  };
+  for (int i = 0; i < kFlood; ++i) {
+    flooder.publish("zigbee2mqtt/room301_radar", vitals(i));
+    if (i == kFlood / 2) flooder.publish("zigbee2mqtt/room301_radar", R"({"fall_down_status":"fall"})");
+    if (i % (kFlood / kNeighbour) == 0) neighbour.publish("zigbee2mqtt/room302_radar", vitals(i / 100));
+  }
+  flooder.publish("zigbee2mqtt/room301_radar", R"({"fall_down_status":"normal"})");
+  const auto& m = gateway.metrics();
+  REQUIRE(eg::test::wait_until([&] { return m.get("messages_received_total") >= kFlood + kNeighbour + 2; }, 60s));
+
+  int flooder_vitals = 0, neighbour_vitals = 0, falls = 0;
+  while (auto message = platform.next(2s)) {
+    v1::SensorEvent event;
+    REQUIRE(event.ParseFromString(message->payload));
+    if (event.kind() == v1::EVENT_KIND_FALL) ++falls;
+    if (event.kind() == v1::EVENT_KIND_VITALS)
+      ++(event.device_id() == "room301_radar" ? flooder_vitals : neighbour_vitals);
+    if (falls == 2 && neighbour_vitals == kNeighbour && flooder_vitals == 100) break;
+  }
+  CHECK(falls == 2);                      // the alarm in the middle of the flood and the all-clear after it
+  CHECK(neighbour_vitals == kNeighbour);  // every neighbour reading
+  CHECK(flooder_vitals == 100);           // the burst, then nothing: the clock did not move
+  CHECK(m.get("device_readings_dropped_total") == kFlood - 100);
 }

@@ -16,7 +16,7 @@
 namespace v1 = eldercare::v1;
 using namespace std::chrono_literals;
 
-TEST_CASE("an oversize packet is dropped and reported; the message after it still arrives", "[integration][bounds]") {
+TEST_CASE("an oversize packet is dropped and reported, the message after it still arrives", "[integration][bounds]") {
   eg::test::TempDir dir;
   eg::test::MosquittoBroker local;
   eg::test::MosquittoBroker upstream;

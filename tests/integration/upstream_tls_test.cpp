@@ -32,7 +32,7 @@ bool log_has(eg::test::ChildProcess& process, const std::string& text) {
 
 }  // namespace
 
-TEST_CASE("events reach the platform over mutual TLS; an untrusted server gets nothing and the events wait",
+TEST_CASE("events reach the platform over mutual TLS, an untrusted server gets nothing and the events wait",
           "[integration][tls]") {
   eg::test::TempDir pki_dir;
   eg::test::TestPki pki(pki_dir);

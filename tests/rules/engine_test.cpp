@@ -446,7 +446,7 @@ TEST_CASE("a ladder whose last rungs cannot deliver ends with them recorded, not
   CHECK_FALSE(out.empty());
 }
 
-TEST_CASE("repeat = last and repeat_last_every repeat only the last rung; both spellings together are refused",
+TEST_CASE("repeat = last and repeat_last_every repeat only the last rung, both spellings together are refused",
           "[rules]") {
   auto set = eg::rules::parse_rules(R"(
 [[ladder]]
@@ -483,7 +483,7 @@ repeat = "sometimes"
                     Catch::Contains("rules.toml:4") && Catch::Contains("\"all\" or \"last\""));
 }
 
-TEST_CASE("acknowledging stops the ladder; a second ack and an unknown id change nothing", "[rules]") {
+TEST_CASE("acknowledging stops the ladder, a second ack and an unknown id change nothing", "[rules]") {
   Engine engine = engine_for(kFallRule);
   engine.on_event(fall("ev-1", kDetected), kT0);
   std::string id = engine.active_alerts().at(0).id();
@@ -1489,7 +1489,7 @@ TEST_CASE("a detector's self-test or warm-up raises nothing and leaves the condi
   CHECK(describe(engine.on_event(gas("ev-3", true), kT0 + 2s)) == kRaisedAndFirstStep);
 }
 
-TEST_CASE("a retained or replayed alarm state never brings back an alert staff resolved; the device's own report does",
+TEST_CASE("a retained or replayed alarm state never brings back an alert staff resolved, the device's own report does",
           "[rules][self-test]") {
   Engine engine = engine_for(kGasRule);
   engine.on_event(gas("ev-1", true), kT0);
@@ -1600,7 +1600,7 @@ TEST_CASE(
   CHECK(quiet.transitions[0].alert().rule_id() == "quiet");
 }
 
-TEST_CASE("away: staff mark her returned; without an away rule, away is refused", "[rules][away]") {
+TEST_CASE("away: staff mark her returned, without an away rule, away is refused", "[rules][away]") {
   Engine engine = engine_for(kAwayRules);
   REQUIRE(engine.set_away("ann", kT0 + 2h, kT0));
   engine.on_time(kT0 + 2h + 30min);
@@ -1614,7 +1614,7 @@ TEST_CASE("away: staff mark her returned; without an away rule, away is refused"
   CHECK_FALSE(without.set_away("ann", kT0 + 2h, kT0));
 }
 
-TEST_CASE("only the device that raised an alarm can clear it; another device of the same resident cannot",
+TEST_CASE("only the device that raised an alarm can clear it, another device of the same resident cannot",
           "[rules][security]") {
   Engine engine = engine_for(kFallRule);
   engine.on_event(fall("ev-1", kDetected, "ann", "radar-bedroom"), kT0);

@@ -294,7 +294,7 @@ TEST_CASE("#15 the resident's own cancel soon after the call resolves it, with w
   for (const auto& t : result.transitions) CHECK(at_s(t) <= 130);
 }
 
-TEST_CASE("#15 twin: a cancel after the window only acknowledges; the call stays open and re-alerts",
+TEST_CASE("#15 twin: a cancel after the window only acknowledges, the call stays open and re-alerts",
           "[scenario][false-alarm][cancel]") {
   auto result = replay("15-sos-cancel-late.jsonl", 1);
   INFO(trace(result));

@@ -19,6 +19,11 @@ namespace eg::drivers {
 // publishes more than a few kilobytes, and a huge payload is an attack or a bug.
 inline constexpr std::size_t kMaxPayloadBytes = 64 * 1024;
 
+// Device ids the gateway gives its own health events ("gateway:store", ...).
+// No driver may produce one: a sensor that could would forge the gateway's
+// own reports, so the router refuses the whole message.
+inline constexpr std::string_view kReservedIdPrefix = "gateway:";
+
 struct Message {
   std::string_view topic;
   std::string_view payload;
@@ -33,6 +38,7 @@ struct DecodeError {
     kOutOfRange,   // a value no real sensor reports (heart rate 900, battery -5)
     kTooLarge,     // over kMaxPayloadBytes
     kUnsupported,  // a topic this driver does not understand
+    kReservedId,   // names a device in the gateway's own namespace (kReservedIdPrefix)
   };
   Code code;
   std::string reason;

@@ -16,14 +16,22 @@ bool topic_matches(std::string_view filter, std::string_view topic);
 
 class Router {
  public:
+  struct Route {
+    std::string filter;
+    Driver* driver;
+  };
+
   // Adds a route; several filters may share one driver instance.
   void add_route(std::string filter, Driver& driver);
   // Takes ownership of a driver and returns it for add_route.
   Driver& own(std::unique_ptr<Driver> driver);
 
+  // The route (filter and driver) for the topic, or nullptr when none matches.
+  const Route* find_route(std::string_view topic) const;
   // The driver for the topic, or nullptr when no route matches.
   Driver* find(std::string_view topic) const;
-  // Decodes with the matching driver, enforcing the payload size cap first.
+  // Decodes with the matching driver, enforcing the payload size cap first
+  // and refusing any event that names a device in kReservedIdPrefix.
   DecodeResult decode(const Message& message) const;
 
   std::vector<std::string> filters() const;
@@ -33,10 +41,6 @@ class Router {
   }
 
  private:
-  struct Route {
-    std::string filter;
-    Driver* driver;
-  };
   std::vector<std::unique_ptr<Driver>> drivers_;
   std::vector<Route> routes_;
 };

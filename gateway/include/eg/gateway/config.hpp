@@ -75,6 +75,10 @@ struct DeviceEntry {
   // doors are "exit", "inner", "bathroom" or "balcony" (night-wandering
   // rules watch exit doors). Empty: not given, and rules treat it as any.
   std::string role;
+  // Where the device speaks (see device_bindings.hpp): the driver's name and
+  // an MQTT filter its topics match. Empty: learned from its first message.
+  std::string driver;
+  std::string topic;
 };
 
 // Roles a [[devices]] entry may give.
@@ -207,6 +211,12 @@ struct GatewayConfig {
   // devices outside the registry is capped, least recently heard forgotten.
   std::size_t max_dead_letters = 10'000;
   std::size_t max_tracked_devices = 5'000;
+  // Routine readings (vitals, presence, bed, meter) one device may send: a
+  // sustained rate and a burst. Past it they are dropped and counted, so a
+  // flooding device cannot crowd out its neighbours; alarms are never
+  // dropped. 0 per second: no limit.
+  double device_readings_per_s = 20;
+  double device_reading_burst = 200;
   // How long a group of writes may gather before its commit. 0: commit at the
   // next turn of the loop, after every message already received is handled;
   // under load the groups grow by themselves, when idle each message goes at
