@@ -28,8 +28,14 @@ namespace {
 // One connection: read one request (at most 8 KiB, within 5 s), answer, close.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const Metrics& metrics, std::function<HttpEndpoint::Health()> health)
-      : stream_(std::move(socket)), metrics_(metrics), health_(std::move(health)) {}
+  Session(tcp::socket socket, const Metrics& metrics, std::function<HttpEndpoint::Health()> health,
+          std::shared_ptr<std::size_t> open)
+      : stream_(std::move(socket)), metrics_(metrics), health_(std::move(health)), open_(std::move(open)) {
+    ++*open_;
+  }
+  ~Session() { --*open_; }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void start() {
     parser_.body_limit(8 * 1024);
@@ -77,6 +83,7 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> response_;
   const Metrics& metrics_;
   std::function<HttpEndpoint::Health()> health_;
+  std::shared_ptr<std::size_t> open_;
 };
 
 }  // namespace
@@ -106,7 +113,11 @@ void HttpEndpoint::stop() {
 void HttpEndpoint::accept() {
   acceptor_.async_accept([this, alive = alive_](boost::system::error_code ec, tcp::socket socket) {
     if (!*alive || ec == asio::error::operation_aborted) return;
-    if (!ec) std::make_shared<Session>(std::move(socket), metrics_, health_)->start();
+    if (!ec && *open_ >= kMaxConnections) {
+      ++refused_;  // a local client holding connections open: the socket closes here
+    } else if (!ec) {
+      std::make_shared<Session>(std::move(socket), metrics_, health_, open_)->start();
+    }
     accept();
   });
 }

@@ -28,6 +28,12 @@ class HttpEndpoint {
   ~HttpEndpoint();
   std::uint16_t port() const;
   void stop();
+  // Connections open now, and those closed at once because kMaxConnections
+  // were already open (each open one lives at most 5 s).
+  std::size_t open_connections() const { return *open_; }
+  std::uint64_t refused_connections() const { return refused_; }
+
+  static constexpr std::size_t kMaxConnections = 32;
 
  private:
   void accept();
@@ -36,6 +42,8 @@ class HttpEndpoint {
   const Metrics& metrics_;
   std::function<Health()> health_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::shared_ptr<std::size_t> open_ = std::make_shared<std::size_t>(0);  // shared with the sessions
+  std::uint64_t refused_ = 0;
 };
 
 // Prometheus text exposition of every metric (labels are already in the names).

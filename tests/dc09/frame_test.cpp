@@ -231,3 +231,42 @@ TEST_CASE("dc09 replies: NAK carries the receiver's time, DUH, and broken frames
     CHECK(stream.empty());
   }
 }
+
+// Issue 13 #7: a receiver's reply decides whether an alarm counts as
+// delivered, so a corrupted one must never read as an ACK for another
+// message. Every single-bit flip and every truncation of real reply forms is
+// refused, or (a case flip in a hex digit) still means exactly the same.
+TEST_CASE("dc09 replies: corrupted or cut replies are refused or mean what they meant", "[dc09][hostile]") {
+  auto frame_of = [](const std::string& body) {
+    char header[16];
+    std::snprintf(header, sizeof header, "%04X%04X", crc16_arc(body), static_cast<unsigned>(body.size()));
+    return "\n" + std::string(header) + body + "\r";
+  };
+  int refused = 0, same = 0;
+  for (const std::string& original :
+       {frame_of("\"ACK\"0001R0L0#1234[]"), frame_of("\"ACK\"0042R1AL3#abc123[]_22:30:00,11-24-2026"),
+        frame_of("\"NAK\"0000R0L0A0[]_22:30:00,11-24-2026"), frame_of("\"DUH\"0005R0L0#1234[]")}) {
+    auto meant = parse_reply(original, {});
+    REQUIRE(meant.ok());
+    auto check = [&](const std::string& corrupted) {
+      INFO(corrupted);
+      auto reply = parse_reply(corrupted, {});  // an exception would fail the test case
+      if (!reply.ok()) {
+        ++refused;
+        return;
+      }
+      ++same;
+      CHECK(reply.value().kind == meant.value().kind);
+      CHECK(reply.value().sequence == meant.value().sequence);
+      CHECK(reply.value().account == meant.value().account);
+    };
+    for (std::size_t byte = 0; byte < original.size(); ++byte)
+      for (int bit = 0; bit < 8; ++bit) {
+        std::string corrupted = original;
+        corrupted[byte] = static_cast<char>(corrupted[byte] ^ (1 << bit));
+        check(corrupted);
+      }
+    for (std::size_t cut = 0; cut < original.size(); ++cut) check(original.substr(0, cut));
+  }
+  CHECK(refused > 100 * same);
+}
